@@ -1,0 +1,136 @@
+//! Command-line arguments of `sutantra-node`.
+
+use std::{fmt, str::FromStr, time::Duration};
+
+/// How the node makes blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Consensus {
+	/// Aura block production with GRANDPA finality: what every real network runs.
+	#[default]
+	Aura,
+	/// A block as soon as a transaction arrives, finalised at once. For tests and demos.
+	InstantSeal,
+	/// A block every given interval, finalised at once. For tests and demos.
+	ManualSeal(Duration),
+}
+
+impl FromStr for Consensus {
+	type Err = String;
+
+	fn from_str(s: &str) -> Result<Self, Self::Err> {
+		const HELP: &str = "expected `aura`, `instant-seal` or `manual-seal-<milliseconds>` \
+			(for example `manual-seal-500`)";
+		match s {
+			"aura" => Ok(Self::Aura),
+			"instant-seal" => Ok(Self::InstantSeal),
+			other => {
+				let millis = other
+					.strip_prefix("manual-seal-")
+					.ok_or_else(|| format!("unknown consensus `{other}`: {HELP}"))?;
+				let millis: u64 = millis
+					.parse()
+					.map_err(|_| format!("`{millis}` is not a number of milliseconds: {HELP}"))?;
+				if millis == 0 {
+					return Err(format!("the block interval must be at least 1 ms: {HELP}"));
+				}
+				Ok(Self::ManualSeal(Duration::from_millis(millis)))
+			},
+		}
+	}
+}
+
+impl fmt::Display for Consensus {
+	fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+		match self {
+			Self::Aura => f.write_str("aura"),
+			Self::InstantSeal => f.write_str("instant-seal"),
+			Self::ManualSeal(interval) => write!(f, "manual-seal-{}", interval.as_millis()),
+		}
+	}
+}
+
+#[derive(Debug, clap::Parser)]
+#[command(
+	propagate_version = true,
+	args_conflicts_with_subcommands = true,
+	subcommand_negates_reqs = true
+)]
+pub struct Cli {
+	#[command(subcommand)]
+	pub subcommand: Option<Subcommand>,
+
+	#[command(flatten)]
+	pub run: RunCmd,
+}
+
+/// Running a node: every standard Substrate flag plus Sutantra's own.
+#[derive(Debug, clap::Parser)]
+pub struct RunCmd {
+	#[command(flatten)]
+	pub base: sc_cli::RunCmd,
+
+	/// How blocks are made: `aura` (Aura + GRANDPA, the default), `instant-seal` (a block per
+	/// transaction) or `manual-seal-<ms>` (a block every <ms> milliseconds). The two sealing
+	/// modes finalise each block at once and are meant for a single-node dev chain.
+	#[arg(long, default_value_t = Consensus::Aura)]
+	pub consensus: Consensus,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum Subcommand {
+	/// Key management utilities.
+	#[command(subcommand)]
+	Key(sc_cli::KeySubcommand),
+
+	/// Build a chain specification.
+	BuildSpec(sc_cli::BuildSpecCmd),
+
+	/// Validate blocks.
+	CheckBlock(sc_cli::CheckBlockCmd),
+
+	/// Export blocks.
+	ExportBlocks(sc_cli::ExportBlocksCmd),
+
+	/// Export the state of a given block into a chain spec.
+	ExportState(sc_cli::ExportStateCmd),
+
+	/// Import blocks.
+	ImportBlocks(sc_cli::ImportBlocksCmd),
+
+	/// Remove the whole chain.
+	PurgeChain(sc_cli::PurgeChainCmd),
+
+	/// Revert the chain to a previous state.
+	Revert(sc_cli::RevertCmd),
+
+	/// Benchmark the runtime's pallets, the machine, blocks and extrinsics.
+	#[command(subcommand)]
+	Benchmark(frame_benchmarking_cli::BenchmarkCmd),
+
+	/// Database meta columns information.
+	ChainInfo(sc_cli::ChainInfoCmd),
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn consensus_parses_and_round_trips() {
+		for text in ["aura", "instant-seal", "manual-seal-250"] {
+			assert_eq!(text.parse::<Consensus>().unwrap().to_string(), text);
+		}
+		assert_eq!(
+			"manual-seal-1500".parse::<Consensus>(),
+			Ok(Consensus::ManualSeal(Duration::from_millis(1500)))
+		);
+	}
+
+	#[test]
+	fn consensus_rejects_bad_input_with_help() {
+		for bad in ["babe", "manual-seal-", "manual-seal-x", "manual-seal-0", ""] {
+			let err = bad.parse::<Consensus>().unwrap_err();
+			assert!(err.contains("manual-seal-<milliseconds>"), "{bad}: {err}");
+		}
+	}
+}

@@ -1,0 +1,444 @@
+//! The node service: database, networking, block production and finality, RPC, offchain
+//! workers. Everything Sutantra runs beside the chain is spawned from here.
+
+use std::{sync::Arc, time::Duration};
+
+use codec::Decode;
+use futures::{FutureExt, StreamExt};
+use sc_client_api::{Backend, BlockBackend, StorageProvider};
+use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
+use sc_consensus_grandpa::SharedVoterState;
+use sc_consensus_manual_seal::{
+	consensus::aura::AuraConsensusDataProvider, EngineCommand, InstantSealParams,
+	ManualSealParams,
+};
+use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
+use sc_telemetry::{Telemetry, TelemetryWorker};
+use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
+use sp_core::storage::StorageKey;
+use sp_runtime::traits::Block as BlockT;
+use sutantra_runtime::{apis::RuntimeApi, opaque::Block};
+
+use crate::cli::Consensus;
+
+/// The full client: native node code over the wasm runtime.
+pub type FullClient =
+	sc_service::TFullClient<Block, RuntimeApi, sc_executor::WasmExecutor<sp_io::SubstrateHostFunctions>>;
+type FullBackend = sc_service::TFullBackend<Block>;
+type FullSelectChain = sc_consensus::LongestChain<FullBackend, Block>;
+type FullPool = sc_transaction_pool::TransactionPoolHandle<Block, FullClient>;
+type GrandpaBlockImport =
+	sc_consensus_grandpa::GrandpaBlockImport<FullBackend, Block, FullClient, FullSelectChain>;
+type GrandpaLink = sc_consensus_grandpa::LinkHalf<Block, FullClient, FullSelectChain>;
+
+/// The minimum period of blocks on which justifications will be imported and generated.
+const GRANDPA_JUSTIFICATION_PERIOD: u32 = 512;
+
+/// The consensus-specific half of the node's parts.
+pub enum ConsensusParts {
+	/// Aura imports through GRANDPA's block import, which tracks the authority set.
+	Aura { block_import: GrandpaBlockImport, grandpa_link: GrandpaLink },
+	/// Manual or instant sealing imports straight into the client.
+	Sealing,
+}
+
+pub type Service = sc_service::PartialComponents<
+	FullClient,
+	FullBackend,
+	FullSelectChain,
+	sc_consensus::DefaultImportQueue<Block>,
+	FullPool,
+	(ConsensusParts, Option<Telemetry>),
+>;
+
+/// The node's parts that exist before networking starts; also used by the subcommands that
+/// read or import blocks (`check-block`, `export-blocks`, `revert`, `benchmark`, ...).
+pub fn new_partial(config: &Configuration, consensus: Consensus) -> Result<Service, ServiceError> {
+	let telemetry = config
+		.telemetry_endpoints
+		.clone()
+		.filter(|x| !x.is_empty())
+		.map(|endpoints| -> Result<_, sc_telemetry::Error> {
+			let worker = TelemetryWorker::new(16)?;
+			let telemetry = worker.handle().new_telemetry(endpoints);
+			Ok((worker, telemetry))
+		})
+		.transpose()?;
+
+	let executor = sc_service::new_wasm_executor::<sp_io::SubstrateHostFunctions>(&config.executor);
+	let (client, backend, keystore_container, task_manager) =
+		sc_service::new_full_parts::<Block, RuntimeApi, _>(
+			config,
+			telemetry.as_ref().map(|(_, telemetry)| telemetry.handle()),
+			executor,
+			Vec::new(),
+		)?;
+	let client = Arc::new(client);
+
+	let telemetry = telemetry.map(|(worker, telemetry)| {
+		task_manager.spawn_handle().spawn("telemetry", None, worker.run());
+		telemetry
+	});
+
+	let select_chain = sc_consensus::LongestChain::new(backend.clone());
+
+	let transaction_pool = Arc::from(
+		sc_transaction_pool::Builder::new(
+			task_manager.spawn_essential_handle(),
+			client.clone(),
+			config.role.is_authority().into(),
+		)
+		.with_options(config.transaction_pool.clone())
+		.with_prometheus(config.prometheus_registry())
+		.build(),
+	);
+
+	let (import_queue, consensus_parts) = match consensus {
+		Consensus::Aura => {
+			let (block_import, grandpa_link) = sc_consensus_grandpa::block_import(
+				client.clone(),
+				GRANDPA_JUSTIFICATION_PERIOD,
+				&client,
+				select_chain.clone(),
+				telemetry.as_ref().map(|x| x.handle()),
+			)?;
+			let cidp_client = client.clone();
+			let import_queue =
+				sc_consensus_aura::import_queue::<AuraPair, _, _, _, _, _>(ImportQueueParams {
+					block_import: block_import.clone(),
+					justification_import: Some(Box::new(block_import.clone())),
+					client: client.clone(),
+					create_inherent_data_providers: move |parent_hash, _| {
+						let cidp_client = cidp_client.clone();
+						async move {
+							let slot_duration = sc_consensus_aura::standalone::slot_duration_at(
+								&*cidp_client,
+								parent_hash,
+							)?;
+							let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+							let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+								*timestamp,
+								slot_duration,
+							);
+							Ok((slot, timestamp))
+						}
+					},
+					spawner: &task_manager.spawn_essential_handle(),
+					registry: config.prometheus_registry(),
+					check_for_equivocation: Default::default(),
+					telemetry: telemetry.as_ref().map(|x| x.handle()),
+					compatibility_mode: Default::default(),
+				})?;
+			(import_queue, ConsensusParts::Aura { block_import, grandpa_link })
+		},
+		Consensus::InstantSeal | Consensus::ManualSeal(_) => {
+			let import_queue = sc_consensus_manual_seal::import_queue(
+				Box::new(client.clone()),
+				&task_manager.spawn_essential_handle(),
+				config.prometheus_registry(),
+			);
+			(import_queue, ConsensusParts::Sealing)
+		},
+	};
+
+	Ok(sc_service::PartialComponents {
+		client,
+		backend,
+		task_manager,
+		import_queue,
+		keystore_container,
+		select_chain,
+		transaction_pool,
+		other: (consensus_parts, telemetry),
+	})
+}
+
+/// Builds and starts a full node.
+pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
+	config: Configuration,
+	consensus: Consensus,
+) -> Result<TaskManager, ServiceError> {
+	let sc_service::PartialComponents {
+		client,
+		backend,
+		mut task_manager,
+		import_queue,
+		keystore_container,
+		select_chain,
+		transaction_pool,
+		other: (consensus_parts, mut telemetry),
+	} = new_partial(&config, consensus)?;
+
+	let mut net_config = sc_network::config::FullNetworkConfiguration::<
+		Block,
+		<Block as BlockT>::Hash,
+		N,
+	>::new(&config.network, config.prometheus_registry().cloned());
+	let metrics = N::register_notification_metrics(config.prometheus_registry());
+	let peer_store_handle = net_config.peer_store_handle();
+
+	let genesis_hash = client
+		.block_hash(0)
+		.ok()
+		.flatten()
+		.ok_or_else(|| ServiceError::Other("the database has no genesis block".into()))?;
+
+	// GRANDPA only runs under Aura; sealing modes finalise each block they make.
+	let grandpa_protocol_name =
+		sc_consensus_grandpa::protocol_standard_name(&genesis_hash, &config.chain_spec);
+	let mut grandpa_notification_service = None;
+	let mut warp_sync_config = None;
+	if let ConsensusParts::Aura { grandpa_link, .. } = &consensus_parts {
+		let (grandpa_protocol_config, notification_service) =
+			sc_consensus_grandpa::grandpa_peers_set_config::<_, N>(
+				grandpa_protocol_name.clone(),
+				metrics.clone(),
+				peer_store_handle,
+			);
+		net_config.add_notification_protocol(grandpa_protocol_config);
+		grandpa_notification_service = Some(notification_service);
+		let warp_sync = Arc::new(sc_consensus_grandpa::warp_proof::NetworkProvider::new(
+			backend.clone(),
+			grandpa_link.shared_authority_set().clone(),
+			Vec::default(),
+		));
+		warp_sync_config = Some(WarpSyncConfig::WithProvider(warp_sync));
+	}
+
+	let (network, system_rpc_tx, tx_handler_controller, sync_service, _bitswap) =
+		sc_service::build_network(sc_service::BuildNetworkParams {
+			config: &config,
+			net_config,
+			client: client.clone(),
+			transaction_pool: transaction_pool.clone(),
+			spawn_handle: task_manager.spawn_handle(),
+			spawn_essential_handle: task_manager.spawn_essential_handle(),
+			import_queue,
+			block_announce_validator_builder: None,
+			warp_sync_config,
+			block_relay: None,
+			metrics,
+			gap_sync_body_policy: None,
+		})?;
+
+	if config.offchain_worker.enabled {
+		let offchain_workers =
+			sc_offchain::OffchainWorkers::new(sc_offchain::OffchainWorkerOptions {
+				runtime_api_provider: client.clone(),
+				is_validator: config.role.is_authority(),
+				keystore: Some(keystore_container.keystore()),
+				offchain_db: backend.offchain_storage(),
+				transaction_pool: Some(OffchainTransactionPoolFactory::new(
+					transaction_pool.clone(),
+				)),
+				network_provider: Arc::new(network.clone()),
+				enable_http_requests: true,
+				custom_extensions: |_| vec![],
+			})?;
+		task_manager.spawn_handle().spawn(
+			"offchain-workers-runner",
+			"offchain-worker",
+			offchain_workers.run(client.clone(), task_manager.spawn_handle()).boxed(),
+		);
+	}
+
+	let role = config.role;
+	let force_authoring = config.force_authoring;
+	let name = config.network.node_name.clone();
+	let enable_grandpa = !config.disable_grandpa;
+	let prometheus_registry = config.prometheus_registry().cloned();
+
+	let rpc_extensions_builder = {
+		let client = client.clone();
+		let pool = transaction_pool.clone();
+		Box::new(move |_| {
+			let deps = crate::rpc::FullDeps { client: client.clone(), pool: pool.clone() };
+			crate::rpc::create_full(deps).map_err(Into::into)
+		})
+	};
+
+	sc_service::spawn_tasks(sc_service::SpawnTasksParams {
+		network: network.clone(),
+		client: client.clone(),
+		keystore: keystore_container.keystore(),
+		task_manager: &mut task_manager,
+		transaction_pool: transaction_pool.clone(),
+		rpc_builder: rpc_extensions_builder,
+		backend,
+		system_rpc_tx,
+		tx_handler_controller,
+		sync_service: sync_service.clone(),
+		config,
+		telemetry: telemetry.as_mut(),
+		tracing_execute_block: None,
+	})?;
+
+	let proposer_factory = sc_basic_authorship::ProposerFactory::new(
+		task_manager.spawn_handle(),
+		client.clone(),
+		transaction_pool.clone(),
+		prometheus_registry.as_ref(),
+		telemetry.as_ref().map(|x| x.handle()),
+	);
+
+	let (block_import, grandpa_link) = match consensus_parts {
+		ConsensusParts::Aura { block_import, grandpa_link } => (block_import, grandpa_link),
+		ConsensusParts::Sealing => {
+			spawn_sealing(&task_manager, client, transaction_pool, select_chain, proposer_factory, consensus)?;
+			return Ok(task_manager);
+		},
+	};
+
+	if role.is_authority() {
+		let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
+		let aura = sc_consensus_aura::start_aura::<AuraPair, _, _, _, _, _, _, _, _, _, _>(
+			StartAuraParams {
+				slot_duration,
+				client,
+				select_chain,
+				block_import,
+				proposer_factory,
+				create_inherent_data_providers: move |_, ()| async move {
+					let timestamp = sp_timestamp::InherentDataProvider::from_system_time();
+					let slot = sp_consensus_aura::inherents::InherentDataProvider::from_timestamp_and_slot_duration(
+						*timestamp,
+						slot_duration,
+					);
+					Ok((slot, timestamp))
+				},
+				force_authoring,
+				backoff_authoring_blocks: Option::<()>::None,
+				keystore: keystore_container.keystore(),
+				sync_oracle: sync_service.clone(),
+				justification_sync_link: sync_service.clone(),
+				block_proposal_slot_portion: SlotProportion::new(2f32 / 3f32),
+				max_block_proposal_slot_portion: None,
+				telemetry: telemetry.as_ref().map(|x| x.handle()),
+				compatibility_mode: Default::default(),
+			},
+		)?;
+		// Block authoring is essential: if it fails, the node goes down with it.
+		task_manager
+			.spawn_essential_handle()
+			.spawn_blocking("aura", Some("block-authoring"), aura);
+	}
+
+	if let (true, Some(notification_service)) = (enable_grandpa, grandpa_notification_service) {
+		// Non-authorities follow finality without voting, so they need no keystore.
+		let keystore = if role.is_authority() { Some(keystore_container.keystore()) } else { None };
+		let grandpa_config = sc_consensus_grandpa::Config {
+			gossip_duration: Duration::from_millis(333),
+			justification_generation_period: GRANDPA_JUSTIFICATION_PERIOD,
+			name: Some(name),
+			observer_enabled: false,
+			keystore,
+			local_role: role,
+			telemetry: telemetry.as_ref().map(|x| x.handle()),
+			protocol_name: grandpa_protocol_name,
+		};
+		let grandpa_params = sc_consensus_grandpa::GrandpaParams {
+			config: grandpa_config,
+			link: grandpa_link,
+			network,
+			sync: sync_service,
+			notification_service,
+			voting_rule: sc_consensus_grandpa::VotingRulesBuilder::default().build(),
+			prometheus_registry,
+			shared_voter_state: SharedVoterState::empty(),
+			telemetry: telemetry.as_ref().map(|x| x.handle()),
+			offchain_tx_pool_factory: OffchainTransactionPoolFactory::new(transaction_pool),
+		};
+		// The voter is essential: finality stops without it, so the node stops too.
+		task_manager.spawn_essential_handle().spawn_blocking(
+			"grandpa-voter",
+			None,
+			sc_consensus_grandpa::run_grandpa_voter(grandpa_params)?,
+		);
+	}
+
+	Ok(task_manager)
+}
+
+/// Storage key of `pallet_timestamp::Now`.
+fn timestamp_now_key() -> StorageKey {
+	let mut key = sp_core::twox_128(b"Timestamp").to_vec();
+	key.extend_from_slice(&sp_core::twox_128(b"Now"));
+	StorageKey(key)
+}
+
+/// Starts instant or interval sealing, each sealed block finalised at once.
+///
+/// Aura's pallet derives the slot from the block's timestamp and insists that slots strictly
+/// increase, and the timestamp pallet wants at least half a slot between blocks. Sealing can be
+/// faster than a slot, so a sealed block's timestamp is the wall clock or one slot after its
+/// parent's, whichever is later: chain time runs ahead of the wall clock while blocks come fast.
+fn spawn_sealing(
+	task_manager: &TaskManager,
+	client: Arc<FullClient>,
+	pool: Arc<FullPool>,
+	select_chain: FullSelectChain,
+	proposer_factory: sc_basic_authorship::ProposerFactory<FullPool, FullClient, sp_consensus::NoneProofRecording>,
+	consensus: Consensus,
+) -> Result<(), ServiceError> {
+	let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
+	let slot_millis = slot_duration.as_millis();
+	let consensus_data_provider =
+		Some(Box::new(AuraConsensusDataProvider::new_with_slot_duration(slot_duration)) as Box<_>);
+	let cidp_client = client.clone();
+	let create_inherent_data_providers = move |parent_hash, ()| {
+		let client = cidp_client.clone();
+		async move {
+			let parent_timestamp = client
+				.storage(parent_hash, &timestamp_now_key())?
+				.map(|data| u64::decode(&mut &data.0[..]))
+				.transpose()?
+				.unwrap_or_default();
+			let now = sp_timestamp::Timestamp::current().as_millis();
+			let timestamp = now.max(parent_timestamp.saturating_add(slot_millis));
+			Ok(sp_timestamp::InherentDataProvider::new(timestamp.into()))
+		}
+	};
+
+	let sealing = match consensus {
+		Consensus::InstantSeal => sc_consensus_manual_seal::run_instant_seal_and_finalize(
+			InstantSealParams {
+				block_import: client.clone(),
+				env: proposer_factory,
+				client,
+				pool,
+				select_chain,
+				consensus_data_provider,
+				create_inherent_data_providers,
+			},
+		)
+		.boxed(),
+		Consensus::ManualSeal(interval) => {
+			let commands_stream = futures::stream::unfold((), move |()| async move {
+				tokio::time::sleep(interval).await;
+				let command = EngineCommand::SealNewBlock {
+					create_empty: true,
+					finalize: true,
+					parent_hash: None,
+					sender: None,
+				};
+				Some((command, ()))
+			})
+			.boxed();
+			sc_consensus_manual_seal::run_manual_seal(ManualSealParams {
+				block_import: client.clone(),
+				env: proposer_factory,
+				client,
+				pool,
+				commands_stream,
+				select_chain,
+				consensus_data_provider,
+				create_inherent_data_providers,
+			})
+			.boxed()
+		},
+		Consensus::Aura => return Err(ServiceError::Other("Aura does not seal blocks".into())),
+	};
+	task_manager.spawn_essential_handle().spawn_blocking("sealing", Some("block-authoring"), sealing);
+	Ok(())
+}

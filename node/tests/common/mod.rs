@@ -1,0 +1,137 @@
+//! Starts the real `sutantra-node` binary on free loopback ports with a temporary base path,
+//! and stops it the way an operator would (SIGINT), checking that it exits cleanly.
+
+use std::{
+	collections::VecDeque,
+	future::Future,
+	net::TcpListener,
+	process::Stdio,
+	sync::{Arc, Mutex},
+	time::{Duration, Instant},
+};
+
+use sutantra_node::chain_client::ChainClient;
+use tokio::{
+	io::{AsyncBufReadExt, BufReader},
+	process::{Child, Command},
+};
+
+/// Lines of node output kept to explain a failure.
+const LOG_TAIL: usize = 80;
+
+pub struct TestNode {
+	child: Child,
+	pub ws_url: String,
+	pub prometheus_port: u16,
+	log: Arc<Mutex<VecDeque<String>>>,
+	_base_path: tempfile::TempDir,
+}
+
+/// A TCP port nobody listens on right now.
+pub fn free_port() -> u16 {
+	TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl TestNode {
+	/// Starts a one-validator dev node with the given extra arguments.
+	pub async fn start(extra_args: &[&str]) -> TestNode {
+		let base_path = tempfile::tempdir().unwrap();
+		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
+		let mut child = Command::new(env!("CARGO_BIN_EXE_sutantra-node"))
+			.args(["--dev", "--no-mdns", "--no-telemetry", "--no-hardware-benchmarks"])
+			.arg("--base-path")
+			.arg(base_path.path())
+			.args(["--rpc-port", &rpc_port.to_string()])
+			.args(["--port", &p2p_port.to_string()])
+			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
+			.args(["--prometheus-port", &prometheus_port.to_string()])
+			.args(extra_args)
+			.stdin(Stdio::null())
+			.stdout(Stdio::piped())
+			.stderr(Stdio::piped())
+			.kill_on_drop(true)
+			.spawn()
+			.expect("the sutantra-node binary starts");
+
+		let log = Arc::new(Mutex::new(VecDeque::new()));
+		for stream in [
+			Box::new(child.stdout.take().unwrap()) as Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+			Box::new(child.stderr.take().unwrap()),
+		] {
+			let log = log.clone();
+			tokio::spawn(async move {
+				let mut lines = BufReader::new(stream).lines();
+				while let Ok(Some(line)) = lines.next_line().await {
+					let mut log = log.lock().unwrap();
+					if log.len() == LOG_TAIL {
+						log.pop_front();
+					}
+					log.push_back(line);
+				}
+			});
+		}
+
+		TestNode {
+			child,
+			ws_url: format!("ws://127.0.0.1:{rpc_port}"),
+			prometheus_port,
+			log,
+			_base_path: base_path,
+		}
+	}
+
+	/// The last lines the node printed, to explain a failure.
+	pub fn log_tail(&self) -> String {
+		self.log.lock().unwrap().iter().cloned().collect::<Vec<_>>().join("\n")
+	}
+
+	/// Connects to the node's RPC, waiting for it to come up.
+	pub async fn client(&mut self) -> ChainClient {
+		let deadline = Instant::now() + Duration::from_secs(120);
+		loop {
+			if let Ok(Some(status)) = self.child.try_wait() {
+				panic!("the node exited early with {status}:\n{}", self.log_tail());
+			}
+			match ChainClient::connect(&self.ws_url).await {
+				Ok(client) => return client,
+				Err(e) if Instant::now() > deadline => {
+					panic!("the node's RPC did not come up: {e}\n{}", self.log_tail())
+				},
+				Err(_) => tokio::time::sleep(Duration::from_millis(250)).await,
+			}
+		}
+	}
+
+	/// Polls `check` until it returns `Some`, or fails the test with the node's log.
+	pub async fn wait_for<T, F, Fut>(&self, what: &str, timeout: Duration, mut check: F) -> T
+	where
+		F: FnMut() -> Fut,
+		Fut: Future<Output = Option<T>>,
+	{
+		let deadline = Instant::now() + timeout;
+		loop {
+			if let Some(value) = check().await {
+				return value;
+			}
+			if Instant::now() > deadline {
+				panic!("timed out after {timeout:?} waiting for {what}\n{}", self.log_tail());
+			}
+			tokio::time::sleep(Duration::from_millis(200)).await;
+		}
+	}
+
+	/// Stops the node with SIGINT and checks that it shuts down cleanly.
+	pub async fn stop(mut self) {
+		let pid = self.child.id().expect("the node is still running");
+		let sent = std::process::Command::new("kill")
+			.args(["-INT", &pid.to_string()])
+			.status()
+			.expect("kill runs");
+		assert!(sent.success());
+		let status = tokio::time::timeout(Duration::from_secs(60), self.child.wait())
+			.await
+			.unwrap_or_else(|_| panic!("the node did not stop within 60 s\n{}", self.log_tail()))
+			.unwrap();
+		assert!(status.success(), "the node exited with {status}\n{}", self.log_tail());
+	}
+}

@@ -1,0 +1,107 @@
+//! End to end: the real node binary, real consensus, real signed transactions over JSON-RPC.
+
+mod common;
+
+use std::time::Duration;
+
+use common::TestNode;
+use sp_core::{sr25519, Pair};
+use sp_keyring::Sr25519Keyring;
+use sutantra_node::chain_client::{ChainClient, WaitFor};
+use sutantra_runtime::{AccountId, RuntimeCall, RuntimeEvent, UNIT};
+
+/// Sends 10 SUT from Alice to a fresh account and checks the event and the new balance.
+async fn transfer_to_fresh_account(client: &ChainClient, wait_for: WaitFor) {
+	let alice = Sr25519Keyring::Alice;
+	let dest: AccountId = sr25519::Pair::generate().0.public().into();
+	let amount = 10 * UNIT;
+	assert_eq!(client.free_balance(&dest).await.unwrap(), 0);
+
+	let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+		dest: dest.clone().into(),
+		value: amount,
+	});
+	let included = client.submit(&alice.pair(), call, wait_for).await.unwrap();
+
+	let transfer = RuntimeEvent::Balances(pallet_balances::Event::Transfer {
+		from: alice.to_account_id(),
+		to: dest.clone(),
+		amount,
+	});
+	assert!(included.events.contains(&transfer), "no Transfer event in {:?}", included.events);
+	assert_eq!(client.free_balance(&dest).await.unwrap(), amount);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn aura_and_grandpa_produce_and_finalise_blocks_and_a_transfer_lands() {
+	let mut node = TestNode::start(&[]).await;
+	let client = node.client().await;
+
+	let properties = client.properties().await.unwrap();
+	assert_eq!(properties["tokenSymbol"], "SUT");
+	assert_eq!(properties["tokenDecimals"], 12);
+	assert_eq!(properties["ss58Format"], 42);
+
+	// Aura makes a block every 6 s; GRANDPA finalises behind it.
+	node.wait_for("block 3 and a finalised block", Duration::from_secs(120), || async {
+		let best = client.best_number().await.ok()?;
+		let finalized = client.finalized_number().await.ok()?;
+		(best >= 3 && finalized >= 1).then_some(())
+	})
+	.await;
+
+	transfer_to_fresh_account(&client, WaitFor::Finalized).await;
+	node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn manual_seal_makes_a_finalised_block_every_interval() {
+	let mut node = TestNode::start(&["--consensus", "manual-seal-200"]).await;
+	let client = node.client().await;
+
+	// Sealing runs ahead of Aura's 6 s slots: ten blocks in a few seconds, each one final.
+	node.wait_for("ten finalised blocks", Duration::from_secs(60), || async {
+		(client.finalized_number().await.ok()? >= 10).then_some(())
+	})
+	.await;
+
+	transfer_to_fresh_account(&client, WaitFor::Finalized).await;
+	node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn instant_seal_makes_a_block_per_transaction() {
+	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
+	let client = node.client().await;
+	assert_eq!(client.best_number().await.unwrap(), 0);
+
+	transfer_to_fresh_account(&client, WaitFor::Finalized).await;
+	assert_eq!(client.best_number().await.unwrap(), 1);
+	assert_eq!(client.finalized_number().await.unwrap(), 1);
+	node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_transaction_reports_the_runtime_error() {
+	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
+	let client = node.client().await;
+
+	// A fresh account cannot pay the fee: the pool refuses it before any block.
+	let broke = sr25519::Pair::generate().0;
+	let call = RuntimeCall::System(frame_system::Call::remark { remark: vec![] });
+	let err = client.submit(&broke, call, WaitFor::InBlock).await.unwrap_err().to_string();
+	assert!(err.contains("rejected"), "{err}");
+
+	// Alice can pay the fee, but not a transfer of more than she has.
+	let call = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+		dest: Sr25519Keyring::Bob.to_account_id().into(),
+		value: 10_000_000 * UNIT,
+	});
+	let err =
+		client.submit(&Sr25519Keyring::Alice.pair(), call, WaitFor::InBlock).await.unwrap_err();
+	assert!(
+		matches!(err, sutantra_node::chain_client::Error::Failed { .. }),
+		"expected an included-but-failed transaction, got {err}"
+	);
+	node.stop().await;
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what building and testing Sutantra needs; safe to run again (it skips what is there).
+# Sourced by dev.sh and test.sh; run it alone to prepare a machine.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# Builds live outside the work tree so they survive fresh clones and are shared by every script.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sutantra/target}"
+mkdir -p "$CARGO_TARGET_DIR"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+if ! command -v cargo >/dev/null || ! command -v rustup >/dev/null; then
+	echo "Rust is not installed: install it with rustup (https://rustup.rs), then run this again." >&2
+	exit 1
+fi
+
+# The runtime is compiled to WebAssembly as well as natively.
+if ! rustup target list --installed | grep -qx wasm32v1-none; then
+	say "adding the wasm32v1-none Rust target"
+	rustup target add wasm32v1-none
+fi
+if ! rustup component list --installed | grep -q '^rust-src'; then
+	say "adding the rust-src component"
+	rustup component add rust-src
+fi
+
+# protoc: the networking crates compile protobuf schemas at build time.
+missing=()
+command -v protoc >/dev/null || missing+=(protobuf-compiler)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+if ((${#missing[@]})); then
+	say "installing ${missing[*]} (Debian packages)"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+
+# The polkadot.js test suite: exactly the locked packages.
+js="$root/tests/polkadot-js"
+if [ -f "$js/package-lock.json" ] && { [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; }; then
+	say "installing the polkadot.js test packages (npm ci)"
+	(cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+fi

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Sets up the machine, builds everything once and runs every test suite:
+# the Rust unit and end-to-end tests, then the polkadot.js compatibility tests.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup.sh" || exit 1
+cd "$root"
+
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+status=0
+
+say "building the node and the tests"
+start=$(date +%s)
+if ! cargo test --locked --workspace --no-run 2>&1 | tail -n 40; then
+	echo "build failed" >&2
+	exit 1
+fi
+# The end-to-end tests start this binary; it is built with the same profile as the tests.
+cargo build --locked -p sutantra-node 2>&1 | tail -n 5 || exit 1
+echo "build took $(($(date +%s) - start)) s" >&2
+
+say "Rust tests"
+cargo test --locked --workspace 2>&1 | tee "$logs/cargo.log" || status=1
+
+say "polkadot.js tests"
+(cd tests/polkadot-js && SUTANTRA_NODE="$CARGO_TARGET_DIR/debug/sutantra-node" \
+	node --test --test-reporter=spec --test-reporter-destination=stdout test/) 2>&1 | tee "$logs/js.log" || status=1
+
+# One summary line for the whole run.
+read -r rust_pass rust_fail < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$logs/cargo.log")
+js_pass=$(awk '/^ℹ pass / { print $3 }' "$logs/js.log" | tail -n 1)
+js_fail=$(awk '/^ℹ fail / { print $3 }' "$logs/js.log" | tail -n 1)
+js_pass=${js_pass:-0}
+js_fail=${js_fail:-0}
+if [ "$js_pass" -eq 0 ] && [ "$js_fail" -eq 0 ]; then
+	echo "the polkadot.js suite reported no tests" >&2
+	status=1
+fi
+passed=$((rust_pass + js_pass))
+failed=$((rust_fail + js_fail))
+[ "$failed" -eq 0 ] || status=1
+
+echo
+echo "Rust: ${rust_pass} passed, ${rust_fail} failed; polkadot.js: ${js_pass} passed, ${js_fail} failed"
+echo "summary: ${passed} passed, ${failed} failed"
+exit $status
