@@ -28,6 +28,7 @@ fi
 # protoc: the networking crates compile protobuf schemas at build time.
 missing=()
 command -v protoc >/dev/null || missing+=(protobuf-compiler)
+command -v curl >/dev/null || missing+=(curl)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 if ((${#missing[@]})); then

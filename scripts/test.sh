@@ -24,7 +24,7 @@ cargo test --locked --workspace 2>&1 | tee "$logs/cargo.log" || status=1
 
 say "polkadot.js tests"
 (cd tests/polkadot-js && SUTANTRA_NODE="$CARGO_TARGET_DIR/debug/sutantra-node" \
-	node --test --test-reporter=spec --test-reporter-destination=stdout test/) 2>&1 | tee "$logs/js.log" || status=1
+	node --test --test-reporter=spec --test-reporter-destination=stdout test/*.test.js) 2>&1 | tee "$logs/js.log" || status=1
 
 # One summary line for the whole run.
 read -r rust_pass rust_fail < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$logs/cargo.log")

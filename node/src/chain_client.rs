@@ -219,7 +219,7 @@ impl ChainClient {
 		&self,
 		block_hash: Hash,
 	) -> Result<Vec<frame_system::EventRecord<RuntimeEvent, Hash>>, Error> {
-		let key = frame_system::Events::<Runtime>::hashed_key().to_vec();
+		let key = plain_storage_key("System", "Events");
 		Ok(self.storage(key, Some(block_hash), "the block's events").await?.unwrap_or_default())
 	}
 
@@ -244,7 +244,7 @@ impl ChainClient {
 			.block
 			.extrinsics
 			.iter()
-			.position(|xt| sp_core::blake2_256(xt) == extrinsic_hash.0)
+			.position(|xt| sp_crypto_hashing::blake2_256(xt) == extrinsic_hash.0)
 			.ok_or(Error::UnknownBlock(block_hash))? as u32;
 
 		let mut events = Vec::new();
@@ -277,6 +277,13 @@ impl ChainClient {
 				.await?;
 		T::decode(&mut &answer[..]).map_err(|source| Error::Decode { what, source })
 	}
+}
+
+/// The storage key of a pallet's plain (non-map) storage value.
+pub fn plain_storage_key(pallet: &str, item: &str) -> Vec<u8> {
+	let mut key = sp_crypto_hashing::twox_128(pallet.as_bytes()).to_vec();
+	key.extend_from_slice(&sp_crypto_hashing::twox_128(item.as_bytes()));
+	key
 }
 
 async fn request<T: serde::de::DeserializeOwned>(

@@ -50,22 +50,18 @@ impl fmt::Display for Consensus {
 }
 
 #[derive(Debug, clap::Parser)]
-#[command(
-	propagate_version = true,
-	args_conflicts_with_subcommands = true,
-	subcommand_negates_reqs = true
-)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Cli {
 	#[command(subcommand)]
 	pub subcommand: Option<Subcommand>,
 
 	#[command(flatten)]
-	pub run: RunCmd,
+	pub run: NodeRunCmd,
 }
 
 /// Running a node: every standard Substrate flag plus Sutantra's own.
 #[derive(Debug, clap::Parser)]
-pub struct RunCmd {
+pub struct NodeRunCmd {
 	#[command(flatten)]
 	pub base: sc_cli::RunCmd,
 
@@ -114,6 +110,22 @@ pub enum Subcommand {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn command_line_definition_is_consistent() {
+		use clap::CommandFactory;
+		Cli::command().debug_assert();
+	}
+
+	#[test]
+	fn consensus_flag_reaches_the_run_command() {
+		use sc_cli::SubstrateCli;
+		let cli = Cli::from_iter(["sutantra-node", "--dev", "--consensus", "instant-seal"]);
+		assert_eq!(cli.run.consensus, Consensus::InstantSeal);
+		assert!(cli.run.base.shared_params.dev);
+		let cli = Cli::from_iter(["sutantra-node", "--dev"]);
+		assert_eq!(cli.run.consensus, Consensus::Aura);
+	}
 
 	#[test]
 	fn consensus_parses_and_round_trips() {

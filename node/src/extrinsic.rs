@@ -72,5 +72,5 @@ pub fn sign(
 
 /// The hash a node reports for a transaction: blake2-256 of its encoding.
 pub fn hash(extrinsic: &UncheckedExtrinsic) -> Hash {
-	sp_core::blake2_256(&extrinsic.encode()).into()
+	sp_crypto_hashing::blake2_256(&extrinsic.encode()).into()
 }

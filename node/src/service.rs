@@ -20,7 +20,7 @@ use sp_core::storage::StorageKey;
 use sp_runtime::traits::Block as BlockT;
 use sutantra_runtime::{apis::RuntimeApi, opaque::Block};
 
-use crate::cli::Consensus;
+use crate::{chain_client::plain_storage_key, cli::Consensus};
 
 /// The full client: native node code over the wasm runtime.
 pub type FullClient =
@@ -360,13 +360,6 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	Ok(task_manager)
 }
 
-/// Storage key of `pallet_timestamp::Now`.
-fn timestamp_now_key() -> StorageKey {
-	let mut key = sp_core::twox_128(b"Timestamp").to_vec();
-	key.extend_from_slice(&sp_core::twox_128(b"Now"));
-	StorageKey(key)
-}
-
 /// Starts instant or interval sealing, each sealed block finalised at once.
 ///
 /// Aura's pallet derives the slot from the block's timestamp and insists that slots strictly
@@ -378,7 +371,7 @@ fn spawn_sealing(
 	client: Arc<FullClient>,
 	pool: Arc<FullPool>,
 	select_chain: FullSelectChain,
-	proposer_factory: sc_basic_authorship::ProposerFactory<FullPool, FullClient, sp_consensus::NoneProofRecording>,
+	proposer_factory: sc_basic_authorship::ProposerFactory<FullPool, FullClient>,
 	consensus: Consensus,
 ) -> Result<(), ServiceError> {
 	let slot_duration = sc_consensus_aura::slot_duration(&*client)?;
@@ -390,7 +383,7 @@ fn spawn_sealing(
 		let client = cidp_client.clone();
 		async move {
 			let parent_timestamp = client
-				.storage(parent_hash, &timestamp_now_key())?
+				.storage(parent_hash, &StorageKey(plain_storage_key("Timestamp", "Now")))?
 				.map(|data| u64::decode(&mut &data.0[..]))
 				.transpose()?
 				.unwrap_or_default();

@@ -51,6 +51,9 @@ async fn aura_and_grandpa_produce_and_finalise_blocks_and_a_transfer_lands() {
 	.await;
 
 	transfer_to_fresh_account(&client, WaitFor::Finalized).await;
+
+	let metrics = node.metrics().await;
+	assert!(metrics.contains("substrate_block_height{status=\"finalized\""), "{metrics}");
 	node.stop().await;
 }
 

@@ -4,13 +4,14 @@
 //! `#[frame_support::runtime]` also generates `runtime_integrity_tests`, which runs every
 //! pallet's `integrity_test` hook; it runs with these.
 
-use frame_support::traits::{fungible::Inspect, Get};
+use frame_metadata::RuntimeMetadata;
+use frame_support::traits::fungible::Inspect;
 use sp_keyring::Sr25519Keyring;
 use sp_runtime::BuildStorage;
 
 use crate::{
 	genesis_config_presets::{get_preset, preset_names, ENDOWMENT},
-	Balances, Grandpa, Runtime, RuntimeGenesisConfig, Sudo, SS58_PREFIX, UNIT,
+	Balances, Grandpa, Runtime, RuntimeGenesisConfig, SS58_PREFIX, UNIT,
 };
 
 /// Builds the full state a preset describes, the way the node does: the preset is a patch
@@ -38,8 +39,8 @@ fn development_preset_has_alice_alone_as_authority_and_sudo() {
 		assert_eq!(aura.len(), 1);
 		assert_eq!(aura[0], Sr25519Keyring::Alice.public().into());
 		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
-		assert_eq!(Sudo::key(), Some(Sr25519Keyring::Alice.to_account_id()));
-		assert_eq!(pallet_aura::CurrentSlot::<Runtime>::get(), 0u64.into());
+		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
+		assert_eq!(u64::from(pallet_aura::CurrentSlot::<Runtime>::get()), 0);
 	});
 }
 
@@ -70,7 +71,6 @@ fn presets_endow_every_dev_account_and_issuance_adds_up() {
 
 #[test]
 fn metadata_lists_every_pallet() {
-	use frame_support::metadata::RuntimeMetadata;
 	let prefixed = Runtime::metadata();
 	let RuntimeMetadata::V14(metadata) = prefixed.1 else { panic!("default metadata is V14") };
 	let names: Vec<_> = metadata.pallets.iter().map(|p| p.name.clone()).collect();

@@ -38,11 +38,10 @@ impl TestNode {
 		let base_path = tempfile::tempdir().unwrap();
 		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
 		let mut child = Command::new(env!("CARGO_BIN_EXE_sutantra-node"))
-			.args(["--dev", "--no-mdns", "--no-telemetry", "--no-hardware-benchmarks"])
+			.args(["--dev", "--no-mdns", "--no-telemetry"])
 			.arg("--base-path")
 			.arg(base_path.path())
 			.args(["--rpc-port", &rpc_port.to_string()])
-			.args(["--port", &p2p_port.to_string()])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
 			.args(["--prometheus-port", &prometheus_port.to_string()])
 			.args(extra_args)
@@ -118,6 +117,22 @@ impl TestNode {
 			}
 			tokio::time::sleep(Duration::from_millis(200)).await;
 		}
+	}
+
+	/// The node's Prometheus metrics, as text.
+	pub async fn metrics(&self) -> String {
+		use tokio::io::AsyncWriteExt;
+		let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.prometheus_port))
+			.await
+			.unwrap_or_else(|e| panic!("no Prometheus endpoint: {e}\n{}", self.log_tail()));
+		stream
+			.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+			.await
+			.unwrap();
+		let mut response = String::new();
+		tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response).await.unwrap();
+		assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+		response
 	}
 
 	/// Stops the node with SIGINT and checks that it shuts down cleanly.
