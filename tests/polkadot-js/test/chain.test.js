@@ -119,7 +119,9 @@ describe('polkadot.js against sutantra-node (--dev, manual-seal-500)', () => {
     // The same call made directly: a state_call whose types come from the metadata's runtime APIs.
     assert.equal(typeof api.call.transactionPaymentApi?.queryInfo, 'function');
     const signed = await api.tx.balances.transferKeepAlive(dest.address, TRANSFER_AMOUNT).signAsync(alice);
-    const queried = await api.call.transactionPaymentApi.queryInfo(signed, signed.encodedLength);
+    // The runtime API's `uxt` parameter is described in the metadata as an opaque, length-prefixed
+    // byte string, so it takes the extrinsic's encoding (as polkadot.js' own paymentInfo passes it).
+    const queried = await api.call.transactionPaymentApi.queryInfo(signed.toU8a(), signed.encodedLength);
     assert.ok(queried.partialFee.toBigInt() > 0n, `queryInfo partialFee is ${queried.partialFee}`);
   });
 
