@@ -20,7 +20,7 @@ cargo build --locked -p sutantra-node 2>&1 | tail -n 5 || exit 1
 echo "build took $(($(date +%s) - start)) s" >&2
 
 say "Rust tests"
-cargo test --locked --workspace 2>&1 | tee "$logs/cargo.log" || status=1
+cargo test --locked --workspace --no-fail-fast 2>&1 | tee "$logs/cargo.log" || status=1
 
 say "polkadot.js tests"
 (cd tests/polkadot-js && SUTANTRA_NODE="$CARGO_TARGET_DIR/debug/sutantra-node" \
