@@ -43,8 +43,11 @@ while [ -z "$first_final" ]; do
 done
 sleep "$idle"
 rss_kib=$(awk '/VmRSS/ { print $2 }' /proc/$pid/status)
+anon_kib=$(awk '/RssAnon/ { print $2 }' /proc/$pid/status)
+file_kib=$(awk '/RssFile/ { print $2 }' /proc/$pid/status)
 best=$(rpc chain_getHeader | number)
 
 printf 'start -> first block:            %.1f s\n' "$first_block"
 printf 'start -> first finalised block:  %.1f s\n' "$first_final"
-printf 'RSS after %s s idle (block %s):  %d MiB\n' "$idle" "$best" $((rss_kib / 1024))
+printf 'RSS after %s s idle (block %s):  %d MiB (heap and stacks %d MiB, mapped files %d MiB)\n' \
+	"$idle" "$best" $((rss_kib / 1024)) $((anon_kib / 1024)) $((file_kib / 1024))
