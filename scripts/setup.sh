@@ -31,6 +31,8 @@ command -v protoc >/dev/null || missing+=(protobuf-compiler)
 command -v curl >/dev/null || missing+=(curl)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+# The streaming tests play a stream in a real browser: Debian's Chromium, headless.
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
 	say "installing ${missing[*]} (Debian packages)"
 	sudo=""
@@ -39,9 +41,10 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-# The polkadot.js test suite: exactly the locked packages.
-js="$root/tests/polkadot-js"
-if [ -f "$js/package-lock.json" ] && { [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; }; then
-	say "installing the polkadot.js test packages (npm ci)"
-	(cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
-fi
+# The JavaScript test suites (polkadot.js, the browser driver): exactly the locked packages.
+for js in "$root/tests/polkadot-js" "$root/tests/browser"; do
+	if [ -f "$js/package-lock.json" ] && { [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; }; then
+		say "installing the test packages of ${js#"$root"/} (npm ci)"
+		(cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+done

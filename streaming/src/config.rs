@@ -1,0 +1,253 @@
+//! The engine's settings and their validation.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
+
+use crate::error::ConfigError;
+
+/// Default HTTP signalling address (WHIP, WHEP, `/streams`, `/health`).
+pub const DEFAULT_HTTP_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8088);
+/// Default UDP port range for WebRTC media.
+pub const DEFAULT_UDP_PORTS: RangeInclusive<u16> = 40000..=40999;
+
+/// Settings of the streaming engine.
+///
+/// Every field has a production default ([`StreamingConfig::default`]); [`StreamingConfig::validate`]
+/// is called by [`crate::Engine::start`] and says what to change when a value cannot work.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamingConfig {
+	/// Where the HTTP signalling server listens. Port 0 picks a free port (tests).
+	pub http_addr: SocketAddr,
+	/// The local address WebRTC media sockets bind to. `0.0.0.0` binds every non-loopback
+	/// interface; a loopback address (tests) binds only that address.
+	pub udp_bind_ip: IpAddr,
+	/// The UDP ports media sockets may use. Each WebRTC session binds one port of this range
+	/// (webrtc-rs has no shared UDP socket yet), so the range bounds the concurrent sessions.
+	pub udp_ports: RangeInclusive<u16>,
+	/// The public address of this host when it sits behind a 1:1 NAT (a cloud VM's elastic IP):
+	/// advertised in ICE candidates instead of the local address.
+	pub public_ip: Option<IpAddr>,
+	/// STUN servers (`stun:host:port`) used to learn this host's public address.
+	pub stun_servers: Vec<String>,
+	/// TURN servers for peers that cannot reach us directly.
+	pub turn_servers: Vec<TurnServer>,
+	/// How many streams may be live on this node at once.
+	pub max_streams: u32,
+	/// How many viewers one stream may have on this node.
+	pub max_viewers_per_stream: u32,
+	/// Whether this node offers to relay streams published elsewhere.
+	pub enable_relay: bool,
+	/// How many relayed streams this node accepts when relaying is on.
+	pub relay_capacity: u32,
+	/// How often (seconds) live streams are announced to the network for discovery.
+	pub discovery_interval_seconds: u64,
+}
+
+/// A TURN server and its credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TurnServer {
+	/// `turn:host:port` or `turns:host:port`.
+	pub url: String,
+	/// TURN username.
+	pub username: String,
+	/// TURN credential.
+	pub credential: String,
+}
+
+impl Default for StreamingConfig {
+	fn default() -> Self {
+		Self {
+			http_addr: DEFAULT_HTTP_ADDR,
+			udp_bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+			udp_ports: DEFAULT_UDP_PORTS,
+			public_ip: None,
+			stun_servers: Vec::new(),
+			turn_servers: Vec::new(),
+			max_streams: 100,
+			max_viewers_per_stream: 500,
+			enable_relay: false,
+			relay_capacity: 10,
+			discovery_interval_seconds: 30,
+		}
+	}
+}
+
+impl StreamingConfig {
+	/// A configuration for tests and local tools: everything on 127.0.0.1, a free HTTP port.
+	pub fn loopback() -> Self {
+		Self {
+			http_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
+			udp_bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+			..Self::default()
+		}
+	}
+
+	/// Checks that the settings can work; the error says which setting to change and how.
+	pub fn validate(&self) -> Result<(), ConfigError> {
+		let invalid =
+			|setting: &'static str, problem: String| Err(ConfigError { setting, problem });
+		if self.udp_ports.is_empty() {
+			return invalid(
+				"udp_ports",
+				format!(
+					"the range {}-{} is empty; give the lower port first, e.g. 40000-40999",
+					self.udp_ports.start(),
+					self.udp_ports.end()
+				),
+			);
+		}
+		if *self.udp_ports.start() == 0 {
+			return invalid(
+				"udp_ports",
+				"port 0 is not a usable port; start the range at 1024 or above".into(),
+			);
+		}
+		if self.max_streams == 0 {
+			return invalid(
+				"max_streams",
+				"must be at least 1 (0 would refuse every publisher)".into(),
+			);
+		}
+		if self.max_viewers_per_stream == 0 {
+			return invalid(
+				"max_viewers_per_stream",
+				"must be at least 1 (0 would refuse every viewer)".into(),
+			);
+		}
+		if let Some(ip) = self.public_ip {
+			if ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() {
+				return invalid(
+					"public_ip",
+					format!("{ip} cannot be reached by viewers; give the host's public address or leave it unset"),
+				);
+			}
+			if self.udp_bind_ip.is_ipv4() != ip.is_ipv4() {
+				return invalid(
+					"public_ip",
+					format!(
+						"{ip} is not of the same IP family as the UDP bind address {}",
+						self.udp_bind_ip
+					),
+				);
+			}
+		}
+		for url in &self.stun_servers {
+			if !url.starts_with("stun:") && !url.starts_with("stuns:") {
+				return invalid(
+					"stun_servers",
+					format!("'{url}' is not a STUN URL; write it as stun:host:port"),
+				);
+			}
+		}
+		for server in &self.turn_servers {
+			if !server.url.starts_with("turn:") && !server.url.starts_with("turns:") {
+				return invalid(
+					"turn_servers",
+					format!(
+						"'{}' is not a TURN URL; write it as turn:host:port or turns:host:port",
+						server.url
+					),
+				);
+			}
+			if server.username.is_empty() || server.credential.is_empty() {
+				return invalid(
+					"turn_servers",
+					format!("'{}' needs a username and a credential", server.url),
+				);
+			}
+		}
+		if self.enable_relay && self.relay_capacity == 0 {
+			return invalid("relay_capacity", "must be at least 1 when relaying is enabled".into());
+		}
+		if self.discovery_interval_seconds == 0 || self.discovery_interval_seconds > 3600 {
+			return invalid(
+				"discovery_interval_seconds",
+				format!(
+					"{} is out of range; use 1 to 3600 seconds",
+					self.discovery_interval_seconds
+				),
+			);
+		}
+		Ok(())
+	}
+}
+
+/// Parses a port range written `40000-40999` (or a single port).
+pub fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
+	let parse = |part: &str| {
+		part.trim().parse::<u16>().map_err(|_| format!("'{part}' is not a port number (1-65535)"))
+	};
+	let range = match text.split_once('-') {
+		Some((low, high)) => parse(low)?..=parse(high)?,
+		None => {
+			let port = parse(text)?;
+			port..=port
+		},
+	};
+	if range.is_empty() || *range.start() == 0 {
+		return Err(format!(
+			"'{text}' is not a usable port range; write it as LOW-HIGH, e.g. 40000-40999"
+		));
+	}
+	Ok(range)
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn defaults_and_loopback_are_valid() {
+		StreamingConfig::default().validate().unwrap();
+		StreamingConfig::loopback().validate().unwrap();
+	}
+
+	#[test]
+	// A reversed, empty port range is one of the bad inputs under test.
+	#[allow(clippy::reversed_empty_ranges)]
+	fn each_bad_setting_is_named() {
+		let cases: Vec<(&str, Box<dyn Fn(&mut StreamingConfig)>)> = vec![
+			("udp_ports", Box::new(|c| c.udp_ports = 5000..=4000)),
+			("udp_ports", Box::new(|c| c.udp_ports = 0..=10)),
+			("max_streams", Box::new(|c| c.max_streams = 0)),
+			("max_viewers_per_stream", Box::new(|c| c.max_viewers_per_stream = 0)),
+			("public_ip", Box::new(|c| c.public_ip = Some("127.0.0.1".parse().unwrap()))),
+			("public_ip", Box::new(|c| c.public_ip = Some("2001:db8::1".parse().unwrap()))),
+			("stun_servers", Box::new(|c| c.stun_servers = vec!["stun.example.org:3478".into()])),
+			(
+				"turn_servers",
+				Box::new(|c| {
+					c.turn_servers = vec![TurnServer {
+						url: "turn:turn.example.org".into(),
+						username: String::new(),
+						credential: "x".into(),
+					}]
+				}),
+			),
+			(
+				"relay_capacity",
+				Box::new(|c| {
+					c.enable_relay = true;
+					c.relay_capacity = 0
+				}),
+			),
+			("discovery_interval_seconds", Box::new(|c| c.discovery_interval_seconds = 0)),
+		];
+		for (setting, change) in cases {
+			let mut config = StreamingConfig::default();
+			change(&mut config);
+			let error = config.validate().unwrap_err();
+			assert_eq!(error.setting, setting, "{error}");
+			assert!(error.to_string().contains(setting), "{error}");
+		}
+	}
+
+	#[test]
+	fn port_ranges_parse() {
+		assert_eq!(parse_port_range("40000-40999").unwrap(), 40000..=40999);
+		assert_eq!(parse_port_range("5000").unwrap(), 5000..=5000);
+		assert!(parse_port_range("2-1").is_err());
+		assert!(parse_port_range("0-10").is_err());
+		assert!(parse_port_range("a-b").unwrap_err().contains("not a port number"));
+	}
+}

@@ -1,0 +1,650 @@
+//! The SFU: publishers' tracks fanned out to viewers as RTP, sessions and their lifecycle, and
+//! the control handle the owner drives it with.
+//!
+//! Locking: one `std::sync::Mutex` over the engine's tables, held only for short, synchronous
+//! updates and never across an `.await`. Everything that waits (WebRTC calls, data channel
+//! sends, the event channel) happens after the guard is dropped.
+
+mod peer;
+mod publisher;
+mod viewer;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use serde::Serialize;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+use webrtc::data_channel::DataChannel;
+use webrtc::peer_connection::{PeerConnection, StatsSelector};
+
+use crate::codec::VideoCodec;
+use crate::config::StreamingConfig;
+use crate::error::{Error, Result};
+use crate::event::EngineEvent;
+use crate::latency::{LatencyHistogram, LatencySummary};
+use crate::policy::{AccessPolicy, Credentials};
+use crate::types::{LeaveReason, Role, SessionId, StreamId};
+
+pub(crate) use peer::{media_track, new_peer, PeerFactory};
+
+pub(crate) const LOG_TARGET: &str = "streaming";
+/// Events buffered for the owner before the engine waits for it.
+const EVENT_BUFFER: usize = 1024;
+/// RTP packets buffered per published track for viewers; a viewer further behind skips ahead
+/// to the next keyframe instead of slowing the others.
+const TRACK_BUFFER: usize = 1024;
+/// The label of the viewer's payment data channel.
+pub const PAY_CHANNEL_LABEL: &str = "sutantra-pay";
+
+/// The running engine's control handle. Cheap to clone; all clones drive the same engine.
+#[derive(Clone)]
+pub struct Engine {
+	pub(crate) inner: Arc<Inner>,
+}
+
+/// The owner's end of the engine's event stream.
+pub struct EngineEvents(mpsc::Receiver<EngineEvent>);
+
+impl EngineEvents {
+	/// The next event; `None` once the engine has shut down.
+	pub async fn recv(&mut self) -> Option<EngineEvent> {
+		self.0.recv().await
+	}
+}
+
+/// The SDP answer to an accepted offer and the session it created.
+#[derive(Clone, Debug)]
+pub struct Answer {
+	/// The new session (the last segment of its resource URL).
+	pub session: SessionId,
+	/// The SDP answer.
+	pub sdp: String,
+}
+
+/// One session as the control handle lists it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SessionInfo {
+	/// The session.
+	pub session: SessionId,
+	/// Its stream.
+	pub stream: StreamId,
+	/// Publisher or viewer.
+	pub role: Role,
+	/// Whether its peer connection is up.
+	pub connected: bool,
+	/// Seconds since the Unix epoch when it was created.
+	pub created_at: u64,
+}
+
+/// A live stream as `/streams` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct StreamSummary {
+	/// The stream.
+	pub stream: StreamId,
+	/// The publisher's session.
+	pub publisher: SessionId,
+	/// Viewers currently connected or connecting.
+	pub viewers: usize,
+	/// The published tracks.
+	pub tracks: Vec<TrackSummary>,
+	/// Seconds since the Unix epoch when it went live.
+	pub live_since: u64,
+}
+
+/// One published track.
+#[derive(Clone, Debug, Serialize)]
+pub struct TrackSummary {
+	/// `audio` or `video`.
+	pub kind: String,
+	/// The RTP mime type, e.g. `video/VP8`.
+	pub codec: String,
+}
+
+/// A session's figures: the engine's own counters plus what WebRTC's statistics report.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SessionStats {
+	/// RTP packets forwarded to this viewer, or received from this publisher.
+	pub packets: u64,
+	/// RTP payload bytes forwarded to this viewer, or received from this publisher.
+	pub payload_bytes: u64,
+	/// Complete video frames forwarded (viewer) or received (publisher).
+	pub frames: u64,
+	/// Keyframes among them.
+	pub keyframes: u64,
+	/// Packets a slow viewer skipped to catch up with the live edge.
+	pub skipped_packets: u64,
+	/// Round-trip time to the peer, from ICE and RTCP, in milliseconds.
+	pub rtt_ms: Option<f64>,
+	/// Packets lost: reported by the viewer's receiver reports, or counted on the publisher's
+	/// stream.
+	pub packets_lost: Option<i64>,
+	/// The latest fraction of packets lost (0 to 1) a viewer reported.
+	pub fraction_lost: Option<f64>,
+	/// Interarrival jitter in milliseconds.
+	pub jitter_ms: Option<f64>,
+}
+
+/// Counters a session's tasks update without taking the engine's lock.
+#[derive(Default)]
+pub(crate) struct Counters {
+	packets: AtomicU64,
+	payload_bytes: AtomicU64,
+	frames: AtomicU64,
+	keyframes: AtomicU64,
+	skipped_packets: AtomicU64,
+}
+
+impl Counters {
+	pub(crate) fn count_packet(&self, packet: &rtc::rtp::Packet, codec: Option<VideoCodec>) {
+		self.packets.fetch_add(1, Ordering::Relaxed);
+		self.payload_bytes.fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
+		if let Some(codec) = codec {
+			if packet.header.marker {
+				self.frames.fetch_add(1, Ordering::Relaxed);
+			}
+			if codec.detects_keyframes() && codec.starts_keyframe(&packet.payload) {
+				self.keyframes.fetch_add(1, Ordering::Relaxed);
+			}
+		}
+	}
+
+	pub(crate) fn skipped(&self, packets: u64) {
+		self.skipped_packets.fetch_add(packets, Ordering::Relaxed);
+	}
+}
+
+/// A published track: what viewers subscribe to.
+#[derive(Clone)]
+pub(crate) struct PublishedTrack {
+	pub(crate) kind: rtc::rtp_transceiver::rtp_sender::RtpCodecKind,
+	pub(crate) codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
+	pub(crate) packets: broadcast::Sender<Relayed>,
+}
+
+/// A publisher's packet on its way to viewers, stamped when it reached the engine.
+#[derive(Clone)]
+pub(crate) struct Relayed {
+	pub(crate) arrived: Instant,
+	pub(crate) packet: rtc::rtp::Packet,
+}
+
+impl PublishedTrack {
+	pub(crate) fn video_codec(&self) -> Option<VideoCodec> {
+		(self.kind == rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video)
+			.then(|| VideoCodec::from_mime(&self.codec.mime_type))
+	}
+}
+
+pub(crate) enum StreamPhase {
+	/// A publisher's offer was accepted; its media has not arrived yet.
+	Starting,
+	/// Media flows; viewers may join.
+	Live { since: SystemTime },
+}
+
+pub(crate) struct StreamEntry {
+	pub(crate) publisher: SessionId,
+	pub(crate) phase: StreamPhase,
+	pub(crate) tracks: Vec<PublishedTrack>,
+	/// How many tracks the publisher's offer sends.
+	pub(crate) expected_tracks: usize,
+	pub(crate) viewers: HashSet<SessionId>,
+	/// Asks the publisher for a keyframe, rate-limited across viewers (once video arrived).
+	pub(crate) keyframe_requests: Option<mpsc::Sender<()>>,
+}
+
+pub(crate) struct SessionEntry {
+	pub(crate) stream: StreamId,
+	pub(crate) role: Role,
+	pub(crate) created_at: SystemTime,
+	pub(crate) peer: Option<Arc<dyn PeerConnection>>,
+	pub(crate) data_channel: Option<Arc<dyn DataChannel>>,
+	pub(crate) connected: bool,
+	pub(crate) counters: Arc<Counters>,
+	/// Cancelled when the session ends: stops its forwarding and reading tasks.
+	pub(crate) cancel: CancellationToken,
+	/// A viewer's forwarders, waiting for its connection to come up.
+	pub(crate) forwards: Vec<viewer::Forward>,
+}
+
+impl SessionEntry {
+	pub(crate) fn new(stream: StreamId, role: Role) -> Self {
+		Self {
+			stream,
+			role,
+			created_at: SystemTime::now(),
+			peer: None,
+			data_channel: None,
+			connected: false,
+			counters: Default::default(),
+			cancel: CancellationToken::new(),
+			forwards: Vec::new(),
+		}
+	}
+}
+
+#[derive(Default)]
+pub(crate) struct State {
+	pub(crate) streams: HashMap<StreamId, StreamEntry>,
+	pub(crate) sessions: HashMap<SessionId, SessionEntry>,
+}
+
+pub(crate) struct Inner {
+	pub(crate) config: StreamingConfig,
+	pub(crate) policy: Arc<dyn AccessPolicy>,
+	events: mpsc::Sender<EngineEvent>,
+	state: Mutex<State>,
+	pub(crate) peers: PeerFactory,
+	pub(crate) shutdown: CancellationToken,
+	pub(crate) http_addr: OnceLock<SocketAddr>,
+	/// Time from a packet's arrival from a publisher to its hand-over to a viewer's connection.
+	pub(crate) forwarding_latency: LatencyHistogram,
+}
+
+impl Inner {
+	pub(crate) fn state(&self) -> MutexGuard<'_, State> {
+		// A panic while holding the lock cannot leave the tables half-updated (every update is
+		// a single insert or remove), so a poisoned lock is still consistent.
+		self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+	}
+
+	pub(crate) async fn emit(&self, event: EngineEvent) {
+		// An owner that dropped its receiver does not want events; that is not an error.
+		let _ = self.events.send(event).await;
+	}
+}
+
+/// Concludes an offer: on success gives the session its connection (and a viewer its
+/// forwarders) and returns the answer; on failure, or if the session ended meanwhile, ends it.
+pub(crate) async fn conclude(
+	inner: &Arc<Inner>,
+	session: SessionId,
+	stream: StreamId,
+	negotiated: Result<(Arc<dyn PeerConnection>, String, Vec<viewer::Forward>)>,
+) -> Result<Answer> {
+	let (peer, sdp, forwards) = match negotiated {
+		Ok(negotiated) => negotiated,
+		Err(error) => {
+			close_session(inner, session, LeaveReason::ConnectionLost).await;
+			return Err(error);
+		},
+	};
+	let attached = match inner.state().sessions.get_mut(&session) {
+		Some(entry) => {
+			entry.peer = Some(peer.clone());
+			entry.forwards = forwards;
+			Some(entry.role)
+		},
+		None => None,
+	};
+	let Some(role) = attached else {
+		let _ = peer.close().await;
+		return Err(Error::StreamNotLive(stream));
+	};
+	tracing::info!(target: LOG_TARGET, %stream, %session, ?role, "offer accepted");
+	Ok(Answer { session, sdp })
+}
+
+/// A session's peer connection is up.
+pub(crate) async fn on_connected(inner: &Arc<Inner>, session: SessionId) {
+	let role = {
+		let mut state = inner.state();
+		let Some(entry) = state.sessions.get_mut(&session) else { return };
+		entry.connected = true;
+		entry.role
+	};
+	if role == Role::Viewer {
+		viewer::start(inner, session).await;
+	}
+}
+
+/// Asks a stream's publisher for a keyframe (coalesced with requests already pending).
+pub(crate) fn request_keyframe(inner: &Inner, stream: &StreamId) {
+	if let Some(requests) =
+		inner.state().streams.get(stream).and_then(|entry| entry.keyframe_requests.clone())
+	{
+		let _ = requests.try_send(());
+	}
+}
+
+fn unix_seconds(time: SystemTime) -> u64 {
+	time.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl Engine {
+	/// Creates an engine without starting its HTTP server (see [`Engine::serve`]); the events
+	/// must be read, or the engine stalls once [`EVENT_BUFFER`] of them are waiting.
+	pub fn new(
+		config: StreamingConfig,
+		policy: Arc<dyn AccessPolicy>,
+	) -> Result<(Engine, EngineEvents)> {
+		config.validate()?;
+		let (events, receiver) = mpsc::channel(EVENT_BUFFER);
+		let peers = PeerFactory::new(&config);
+		let inner = Inner {
+			config,
+			policy,
+			events,
+			state: Mutex::new(State::default()),
+			peers,
+			shutdown: CancellationToken::new(),
+			http_addr: OnceLock::new(),
+			forwarding_latency: LatencyHistogram::default(),
+		};
+		Ok((Engine { inner: Arc::new(inner) }, EngineEvents(receiver)))
+	}
+
+	/// Creates an engine and starts its HTTP signalling server.
+	pub async fn start(
+		config: StreamingConfig,
+		policy: Arc<dyn AccessPolicy>,
+	) -> Result<(Engine, EngineEvents)> {
+		let (engine, events) = Engine::new(config, policy)?;
+		engine.serve().await?;
+		Ok((engine, events))
+	}
+
+	/// The settings the engine runs with.
+	pub fn config(&self) -> &StreamingConfig {
+		&self.inner.config
+	}
+
+	/// Where the HTTP server listens, once [`Engine::serve`] has bound it.
+	pub fn http_addr(&self) -> Option<SocketAddr> {
+		self.inner.http_addr.get().copied()
+	}
+
+	/// Accepts a publisher's WHIP offer for `stream`.
+	pub async fn publish(
+		&self,
+		stream: StreamId,
+		credentials: Credentials,
+		offer: String,
+	) -> Result<Answer> {
+		publisher::publish(&self.inner, stream, credentials, offer).await
+	}
+
+	/// Accepts a viewer's WHEP offer for `stream`.
+	pub async fn watch(
+		&self,
+		stream: StreamId,
+		credentials: Credentials,
+		offer: String,
+	) -> Result<Answer> {
+		viewer::watch(&self.inner, stream, credentials, offer).await
+	}
+
+	/// Ends a session at its client's request (the DELETE of its resource). The role and
+	/// stream must match the resource URL.
+	pub async fn leave(&self, role: Role, stream: &StreamId, session: SessionId) -> Result<()> {
+		{
+			let state = self.inner.state();
+			let entry = state.sessions.get(&session).ok_or(Error::UnknownSession(session))?;
+			if entry.role != role || &entry.stream != stream {
+				return Err(Error::SessionMismatch(session));
+			}
+		}
+		close_session(&self.inner, session, LeaveReason::ClientLeft).await;
+		Ok(())
+	}
+
+	/// Every session, publishers and viewers.
+	pub fn sessions(&self) -> Vec<SessionInfo> {
+		let state = self.inner.state();
+		let mut sessions: Vec<_> = state
+			.sessions
+			.iter()
+			.map(|(id, entry)| SessionInfo {
+				session: *id,
+				stream: entry.stream.clone(),
+				role: entry.role,
+				connected: entry.connected,
+				created_at: unix_seconds(entry.created_at),
+			})
+			.collect();
+		sessions.sort_by(|a, b| (&a.stream, a.created_at).cmp(&(&b.stream, b.created_at)));
+		sessions
+	}
+
+	/// The live streams with their viewer counts.
+	pub fn live_streams(&self) -> Vec<StreamSummary> {
+		let state = self.inner.state();
+		let mut streams: Vec<_> = state
+			.streams
+			.iter()
+			.filter_map(|(id, entry)| match entry.phase {
+				StreamPhase::Live { since } => Some(StreamSummary {
+					stream: id.clone(),
+					publisher: entry.publisher,
+					viewers: entry.viewers.len(),
+					tracks: entry
+						.tracks
+						.iter()
+						.map(|track| TrackSummary {
+							kind: track.kind.to_string(),
+							codec: track.codec.mime_type.clone(),
+						})
+						.collect(),
+					live_since: unix_seconds(since),
+				}),
+				StreamPhase::Starting => None,
+			})
+			.collect();
+		streams.sort_by(|a, b| a.stream.cmp(&b.stream));
+		streams
+	}
+
+	/// Drops one viewer: `reason` is sent on its data channel first, then its session ends.
+	pub async fn drop_viewer(&self, session: SessionId, reason: &str) -> Result<()> {
+		{
+			let state = self.inner.state();
+			let entry = state.sessions.get(&session).ok_or(Error::UnknownSession(session))?;
+			if entry.role != Role::Viewer {
+				return Err(Error::SessionMismatch(session));
+			}
+		}
+		close_session(&self.inner, session, LeaveReason::Dropped(reason.to_owned())).await;
+		Ok(())
+	}
+
+	/// Ends a stream: its viewers are told `reason`, then every session of it ends.
+	pub async fn end_stream(&self, stream: &StreamId, reason: &str) -> Result<()> {
+		let publisher = self
+			.inner
+			.state()
+			.streams
+			.get(stream)
+			.map(|entry| entry.publisher)
+			.ok_or_else(|| Error::StreamNotLive(stream.clone()))?;
+		close_session(&self.inner, publisher, LeaveReason::StreamEnded(reason.to_owned())).await;
+		Ok(())
+	}
+
+	/// Sends a message to a viewer on its `sutantra-pay` data channel.
+	pub async fn send_data(&self, session: SessionId, data: Bytes) -> Result<()> {
+		let channel = {
+			let state = self.inner.state();
+			let entry = state.sessions.get(&session).ok_or(Error::UnknownSession(session))?;
+			entry.data_channel.clone().ok_or(Error::NoDataChannel(session))?
+		};
+		channel.send(bytes::BytesMut::from(&data[..])).await?;
+		Ok(())
+	}
+
+	/// A session's figures.
+	pub async fn session_stats(&self, session: SessionId) -> Result<SessionStats> {
+		let (peer, counters, role) = {
+			let state = self.inner.state();
+			let entry = state.sessions.get(&session).ok_or(Error::UnknownSession(session))?;
+			(entry.peer.clone(), entry.counters.clone(), entry.role)
+		};
+		let mut stats = SessionStats {
+			packets: counters.packets.load(Ordering::Relaxed),
+			payload_bytes: counters.payload_bytes.load(Ordering::Relaxed),
+			frames: counters.frames.load(Ordering::Relaxed),
+			keyframes: counters.keyframes.load(Ordering::Relaxed),
+			skipped_packets: counters.skipped_packets.load(Ordering::Relaxed),
+			..SessionStats::default()
+		};
+		if let Some(peer) = peer {
+			let report = peer.get_stats(Instant::now(), StatsSelector::None).await;
+			let pair_rtt = report
+				.candidate_pairs()
+				.filter(|pair| pair.nominated)
+				.map(|pair| pair.current_round_trip_time)
+				.find(|rtt| *rtt > 0.0);
+			match role {
+				Role::Viewer => {
+					for entry in report.iter() {
+						if let rtc::statistics::report::RTCStatsReportEntry::RemoteInboundRtp(
+							remote,
+						) = entry
+						{
+							let received = &remote.received_rtp_stream_stats;
+							stats.packets_lost =
+								Some(stats.packets_lost.unwrap_or(0) + received.packets_lost);
+							stats.fraction_lost = Some(remote.fraction_lost);
+							stats.jitter_ms = Some(received.jitter * 1000.0);
+							if remote.round_trip_time > 0.0 {
+								stats.rtt_ms = Some(remote.round_trip_time * 1000.0);
+							}
+						}
+					}
+				},
+				Role::Publisher => {
+					for inbound in report.inbound_rtp_streams() {
+						let received = &inbound.received_rtp_stream_stats;
+						stats.packets_lost =
+							Some(stats.packets_lost.unwrap_or(0) + received.packets_lost);
+						stats.jitter_ms = Some(received.jitter * 1000.0);
+					}
+				},
+			}
+			if stats.rtt_ms.is_none() {
+				stats.rtt_ms = pair_rtt.map(|rtt| rtt * 1000.0);
+			}
+		}
+		Ok(stats)
+	}
+
+	/// How long forwarded packets spent in the engine: from arriving on a publisher's track to
+	/// being handed to a viewer's connection for encryption and sending.
+	pub fn forwarding_latency(&self) -> LatencySummary {
+		self.inner.forwarding_latency.summary()
+	}
+
+	/// Starts [`Engine::forwarding_latency`] afresh (benchmarks measure one phase at a time).
+	pub fn reset_forwarding_latency(&self) {
+		self.inner.forwarding_latency.reset()
+	}
+
+	/// Ends every session and stops the HTTP server.
+	pub async fn shutdown(&self) {
+		self.inner.shutdown.cancel();
+		let publishers: Vec<SessionId> =
+			self.inner.state().streams.values().map(|s| s.publisher).collect();
+		for publisher in publishers {
+			close_session(&self.inner, publisher, LeaveReason::Shutdown).await;
+		}
+		let rest: Vec<SessionId> = self.inner.state().sessions.keys().copied().collect();
+		for session in rest {
+			close_session(&self.inner, session, LeaveReason::Shutdown).await;
+		}
+	}
+}
+
+/// The message a viewer gets on its data channel before the engine ends its session.
+#[derive(Serialize)]
+struct Bye<'a> {
+	r#type: &'static str,
+	reason: &'a str,
+}
+
+/// Ends a session once, whoever asks first: removes it from the tables, stops its tasks,
+/// tells a viewer why on its data channel, closes the peer connection and reports it. A
+/// publisher's end ends its stream and every viewer of it.
+pub(crate) async fn close_session(inner: &Arc<Inner>, session: SessionId, reason: LeaveReason) {
+	let (entry, orphaned_viewers, stream_was_live) = {
+		let mut state = inner.state();
+		let Some(entry) = state.sessions.remove(&session) else { return };
+		let mut orphaned = Vec::new();
+		let mut was_live = false;
+		match entry.role {
+			Role::Viewer => {
+				if let Some(stream) = state.streams.get_mut(&entry.stream) {
+					stream.viewers.remove(&session);
+				}
+			},
+			Role::Publisher => {
+				let owns_stream = state
+					.streams
+					.get(&entry.stream)
+					.is_some_and(|stream| stream.publisher == session);
+				if owns_stream {
+					if let Some(stream) = state.streams.remove(&entry.stream) {
+						was_live = matches!(stream.phase, StreamPhase::Live { .. });
+						orphaned.extend(stream.viewers);
+					}
+				}
+			},
+		}
+		(entry, orphaned, was_live)
+	};
+	entry.cancel.cancel();
+	tracing::debug!(target: LOG_TARGET, %session, stream = %entry.stream, role = ?entry.role, %reason, "session ends");
+
+	if entry.role == Role::Viewer && reason_is_told(&reason) {
+		if let Some(channel) = &entry.data_channel {
+			say_goodbye(channel, &reason).await;
+		}
+	}
+	if let Some(peer) = &entry.peer {
+		if let Err(error) = peer.close().await {
+			tracing::debug!(target: LOG_TARGET, %session, %error, "closing the peer connection");
+		}
+	}
+
+	match entry.role {
+		Role::Viewer => {
+			inner
+				.emit(EngineEvent::ViewerLeft { stream: entry.stream.clone(), session, reason })
+				.await;
+		},
+		Role::Publisher => {
+			let viewer_reason = match &reason {
+				LeaveReason::StreamEnded(_) | LeaveReason::Shutdown => reason.clone(),
+				_ => LeaveReason::PublisherLeft,
+			};
+			for viewer in orphaned_viewers {
+				Box::pin(close_session(inner, viewer, viewer_reason.clone())).await;
+			}
+			if stream_was_live {
+				inner.emit(EngineEvent::StreamEnded { stream: entry.stream.clone(), reason }).await;
+			}
+		},
+	}
+}
+
+/// Whether the viewer is told the reason before its session ends (it did not end it itself).
+fn reason_is_told(reason: &LeaveReason) -> bool {
+	!matches!(reason, LeaveReason::ClientLeft | LeaveReason::ConnectionLost)
+}
+
+async fn say_goodbye(channel: &Arc<dyn DataChannel>, reason: &LeaveReason) {
+	let text = reason.to_string();
+	let Ok(message) = serde_json::to_string(&Bye { r#type: "bye", reason: &text }) else { return };
+	if channel.send_text(&message).await.is_err() {
+		return;
+	}
+	// Give SCTP a moment to deliver it before the connection closes under it.
+	let deadline = Instant::now() + Duration::from_millis(500);
+	tokio::time::sleep(Duration::from_millis(20)).await;
+	while Instant::now() < deadline && channel.outstanding_bytes().await.unwrap_or(0) > 0 {
+		tokio::time::sleep(Duration::from_millis(20)).await;
+	}
+}

@@ -1,0 +1,93 @@
+//! The access gate: the engine asks an [`AccessPolicy`] before it answers any offer.
+
+use async_trait::async_trait;
+
+use crate::types::StreamId;
+
+/// What a client presented: the token of its `Authorization: Bearer` header, untouched.
+/// `None` when the request carried no bearer token.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Credentials(pub Option<String>);
+
+impl Credentials {
+	/// Credentials from a bearer token.
+	pub fn bearer(token: impl Into<String>) -> Self {
+		Self(Some(token.into()))
+	}
+
+	/// The token, if any.
+	pub fn token(&self) -> Option<&str> {
+		self.0.as_deref()
+	}
+}
+
+/// A policy's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+	/// Let the peer in.
+	Allow,
+	/// Refuse it: the client gets `status` and `reason`, and no media, ever.
+	Deny {
+		/// The HTTP status: 401 (who are you?), 402 (payment required), 403 (not allowed) or
+		/// 404 (no such stream).
+		status: DenyStatus,
+		/// Shown to the client; say what to do.
+		reason: String,
+	},
+}
+
+impl Decision {
+	/// A denial.
+	pub fn deny(status: DenyStatus, reason: impl Into<String>) -> Self {
+		Decision::Deny { status, reason: reason.into() }
+	}
+}
+
+/// The statuses a policy may deny with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DenyStatus {
+	/// 401: the credentials are missing, malformed, forged or replayed.
+	Unauthorized,
+	/// 402: the viewer must pay (buy access or open a payment channel).
+	PaymentRequired,
+	/// 403: known, but not allowed (not the creator, access revoked, stream ended).
+	Forbidden,
+	/// 404: no such stream.
+	NotFound,
+}
+
+impl DenyStatus {
+	/// The HTTP status code.
+	pub fn code(self) -> u16 {
+		match self {
+			DenyStatus::Unauthorized => 401,
+			DenyStatus::PaymentRequired => 402,
+			DenyStatus::Forbidden => 403,
+			DenyStatus::NotFound => 404,
+		}
+	}
+}
+
+/// Whom the engine admits. The node implements it over the chain; tests implement it over a list.
+#[async_trait]
+pub trait AccessPolicy: Send + Sync + 'static {
+	/// May these credentials publish `stream`?
+	async fn authorize_publisher(&self, stream: &StreamId, credentials: &Credentials) -> Decision;
+	/// May these credentials watch `stream`?
+	async fn authorize_viewer(&self, stream: &StreamId, credentials: &Credentials) -> Decision;
+}
+
+/// Admits everyone. For local tools and benchmarks, never for a node that serves the public.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AllowAll;
+
+#[async_trait]
+impl AccessPolicy for AllowAll {
+	async fn authorize_publisher(&self, _: &StreamId, _: &Credentials) -> Decision {
+		Decision::Allow
+	}
+
+	async fn authorize_viewer(&self, _: &StreamId, _: &Credentials) -> Decision {
+		Decision::Allow
+	}
+}
