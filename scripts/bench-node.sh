@@ -7,7 +7,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$root"
 idle="${1:-60}"
 
-cargo build --locked -p sutantra-node 2>&1 | tail -n 1
+build_workspace 2>&1 | tail -n 1
 node_bin="$CARGO_TARGET_DIR/debug/sutantra-node"
 base="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

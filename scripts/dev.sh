@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$root"
 
 say "building sutantra-node (the first build takes a while)"
-cargo build --locked -p sutantra-node
+build_workspace
 node_bin="$CARGO_TARGET_DIR/debug/sutantra-node"
 
 rpc_port=9944

@@ -5,7 +5,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$root"
 
-cargo build --locked -p sutantra-node
+build_workspace
 for chain in dev local; do
 	"$CARGO_TARGET_DIR/debug/sutantra-node" build-spec --chain "$chain" --disable-default-bootnode \
 		>"chain-specs/$chain.json" 2>/dev/null

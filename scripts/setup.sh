@@ -48,3 +48,10 @@ for js in "$root/tests/polkadot-js" "$root/tests/browser"; do
 		(cd "$js" && npm ci --no-audit --no-fund --loglevel=error)
 	fi
 done
+
+# Builds the node and every test in one command. The dev chain, the chain-spec generator and the
+# tests all use it: a plain `cargo build -p sutantra-node` unifies dependency features over the
+# node alone rather than the whole workspace, so it would compile much of the tree a second time.
+build_workspace() {
+	cargo test --locked --workspace --no-run "$@"
+}

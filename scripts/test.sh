@@ -11,12 +11,11 @@ status=0
 
 say "building the node and the tests"
 start=$(date +%s)
-if ! cargo test --locked --workspace --no-run 2>&1 | tail -n 40; then
+# The node binary the end-to-end tests start is built here too, with the tests' artifacts.
+if ! build_workspace 2>&1 | tail -n 40; then
 	echo "build failed" >&2
 	exit 1
 fi
-# The end-to-end tests start this binary; it is built with the same profile as the tests.
-cargo build --locked -p sutantra-node 2>&1 | tail -n 5 || exit 1
 echo "build took $(($(date +%s) - start)) s" >&2
 
 say "Rust tests"
