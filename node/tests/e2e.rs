@@ -108,3 +108,80 @@ async fn a_failing_transaction_reports_the_runtime_error() {
 	);
 	node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stream_registered_and_started_by_extrinsics_is_seen_through_streams_api() {
+	use pallet_streams::{AccessSource, AccessStatus, StreamStatus};
+	use sutantra_runtime::{apis::StreamInfo, BlockNumber};
+
+	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
+	let client = node.client().await;
+	let alice = Sr25519Keyring::Alice;
+	let bob = Sr25519Keyring::Bob;
+
+	let register = RuntimeCall::Streams(pallet_streams::Call::register_stream {
+		title: b"Sutantra launch".to_vec(),
+		description: b"ipfs://launch".to_vec(),
+		price_per_second: UNIT / 100,
+		max_viewers: 50,
+	});
+	let included = client.submit(&alice.pair(), register, WaitFor::Finalized).await.unwrap();
+	let registered = included
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::Streams(pallet_streams::Event::StreamRegistered {
+				stream_id, ..
+			}) => Some(*stream_id),
+			_ => None,
+		})
+		.expect("a StreamRegistered event");
+	let start = RuntimeCall::Streams(pallet_streams::Call::start_stream { stream_id: registered });
+	client.submit(&alice.pair(), start, WaitFor::Finalized).await.unwrap();
+
+	let info: Option<StreamInfo> =
+		client.runtime_call("StreamsApi_stream", registered, None, "the stream").await.unwrap();
+	let info = info.expect("the stream exists");
+	assert_eq!(info.creator, alice.to_account_id());
+	assert_eq!(info.title.to_vec(), b"Sutantra launch".to_vec());
+	assert_eq!(info.status, StreamStatus::Live);
+
+	let (live, next): (Vec<(u64, StreamInfo)>, Option<u64>) = client
+		.runtime_call("StreamsApi_live_streams", (None::<u64>, 10u32), None, "live streams")
+		.await
+		.unwrap();
+	assert_eq!((live.len(), live[0].0, next), (1, registered, None));
+
+	let access = |viewer: AccountId| {
+		let client = &client;
+		async move {
+			client
+				.runtime_call::<AccessStatus<BlockNumber>>(
+					"StreamsApi_access",
+					(registered, viewer),
+					None,
+					"access",
+				)
+				.await
+				.unwrap()
+		}
+	};
+	assert_eq!(access(bob.to_account_id()).await, AccessStatus::NoAccess);
+
+	// Bob buys a minute; Alice is paid at once and the node's question now says yes.
+	let alice_before = client.free_balance(&alice.to_account_id()).await.unwrap();
+	let buy = RuntimeCall::Streams(pallet_streams::Call::buy_access {
+		stream_id: registered,
+		seconds: 60,
+	});
+	client.submit(&bob.pair(), buy, WaitFor::Finalized).await.unwrap();
+	assert_eq!(
+		client.free_balance(&alice.to_account_id()).await.unwrap(),
+		alice_before + 60 * UNIT / 100
+	);
+	assert!(matches!(
+		access(bob.to_account_id()).await,
+		AccessStatus::Allowed { until: Some(_), source: AccessSource::Bought }
+	));
+	node.stop().await;
+}

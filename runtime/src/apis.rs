@@ -16,10 +16,16 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
+use pallet_streams::{AccessStatus, StreamId};
+
 use super::{
-	AccountId, Aura, Balance, Block, Executive, Grandpa, InherentDataExt, Nonce, Runtime,
-	RuntimeCall, RuntimeGenesisConfig, SessionKeys, System, TransactionPayment, VERSION,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Nonce,
+	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, Streams, System, TransactionPayment,
+	VERSION,
 };
+
+/// A stream as the runtime APIs return it.
+pub type StreamInfo = pallet_streams::StreamInfoOf<Runtime>;
 
 impl_runtime_apis! {
 	impl sp_api::Core<Block> for Runtime {
@@ -146,6 +152,27 @@ impl_runtime_apis! {
 			_authority_id: GrandpaId,
 		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
 			None
+		}
+	}
+
+	impl pallet_streams_runtime_api::StreamsApi<Block, AccountId, StreamInfo, BlockNumber> for Runtime {
+		fn stream(id: StreamId) -> Option<StreamInfo> {
+			Streams::stream(id)
+		}
+
+		fn streams_by_creator(creator: AccountId) -> Vec<(StreamId, StreamInfo)> {
+			Streams::streams_by_creator(&creator)
+		}
+
+		fn live_streams(
+			cursor: Option<StreamId>,
+			limit: u32,
+		) -> (Vec<(StreamId, StreamInfo)>, Option<StreamId>) {
+			Streams::live_streams(cursor, limit)
+		}
+
+		fn access(stream: StreamId, viewer: AccountId) -> AccessStatus<BlockNumber> {
+			Streams::access(stream, &viewer)
 		}
 	}
 

@@ -6,7 +6,7 @@ use frame_support::{
 	parameter_types,
 	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
 	weights::{
-		constants::{RocksDbWeight, WEIGHT_REF_TIME_PER_SECOND},
+		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
 	},
 };
@@ -19,7 +19,8 @@ use sp_version::RuntimeVersion;
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, BLOCK_HASH_COUNT, EXISTENTIAL_DEPOSIT, SLOT_DURATION, SS58_PREFIX, VERSION,
+	System, BLOCK_HASH_COUNT, EXISTENTIAL_DEPOSIT, MILLI_SECS_PER_BLOCK, SLOT_DURATION, SS58_PREFIX,
+	UNIT, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -52,7 +53,8 @@ impl frame_system::Config for Runtime {
 	type Hash = Hash;
 	type BlockHashCount = BlockHashCount;
 	// ParityDB has the same per-read/write cost profile as this reference.
-	type DbWeight = RocksDbWeight;
+	// The node stores state in ParityDB (there is no RocksDB in the build).
+	type DbWeight = ParityDbWeight;
 	type Version = Version;
 	type AccountData = pallet_balances::AccountData<Balance>;
 	type SS58Prefix = SS58Prefix;
@@ -120,4 +122,26 @@ impl pallet_sudo::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
 	type RuntimeCall = RuntimeCall;
 	type WeightInfo = pallet_sudo::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// Held for each registered stream and returned when it is removed: enough that filling the
+	/// registry costs real money, little enough that a creator does not think twice.
+	pub const StreamDeposit: Balance = UNIT;
+}
+
+impl pallet_streams::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	// Payment channels arrive with the payments pallet; until then a channel grants nothing.
+	type ChannelAccess = ();
+	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
+	type StreamDeposit = StreamDeposit;
+	type MaxTitleLength = ConstU32<128>;
+	type MaxDescriptionLength = ConstU32<512>;
+	type MaxOriginLength = ConstU32<256>;
+	type MaxStreamsPerCreator = ConstU32<64>;
+	type MaxTokensPerStream = ConstU32<1_000>;
+	type MillisecsPerBlock = ConstU64<MILLI_SECS_PER_BLOCK>;
+	type WeightInfo = pallet_streams::weights::SubstrateWeight<Runtime>;
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
@@ -145,10 +145,13 @@ pub(super) async fn start(inner: &Arc<Inner>, session: SessionId) {
 		return;
 	}
 	for forward in forwards {
+		// Subscribe before asking for the keyframe, so the keyframe cannot pass by unseen.
+		let packets = forward.track.packets.subscribe();
 		tokio::spawn(run_forward(
 			inner.clone(),
 			stream.clone(),
 			forward,
+			packets,
 			counters.clone(),
 			cancel.clone(),
 		));
@@ -162,6 +165,7 @@ async fn run_forward(
 	inner: Arc<Inner>,
 	stream: StreamId,
 	forward: Forward,
+	mut packets: broadcast::Receiver<Relayed>,
 	counters: Arc<Counters>,
 	cancel: CancellationToken,
 ) {
@@ -169,7 +173,6 @@ async fn run_forward(
 	let codec = track.video_codec();
 	let gated = codec.is_some_and(VideoCodec::detects_keyframes);
 	let mut waiting_for_keyframe = gated;
-	let mut packets = track.packets.subscribe();
 	loop {
 		let received = tokio::select! {
 			_ = cancel.cancelled() => return,

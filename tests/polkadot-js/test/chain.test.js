@@ -95,7 +95,7 @@ describe('polkadot.js against sutantra-node (--dev, manual-seal-500)', () => {
 
   it('decodes every pallet from the metadata', () => {
     const pallets = api.runtimeMetadata.asLatest.pallets.map((pallet) => pallet.name.toString());
-    for (const name of ['System', 'Timestamp', 'Aura', 'Grandpa', 'Balances', 'TransactionPayment', 'Sudo']) {
+    for (const name of ['System', 'Timestamp', 'Aura', 'Grandpa', 'Balances', 'TransactionPayment', 'Sudo', 'Streams']) {
       assert.ok(pallets.includes(name), `pallet ${name} missing from the metadata: ${pallets.join(', ')}`);
     }
     assert.equal(typeof api.tx.balances.transferKeepAlive, 'function');
@@ -159,5 +159,41 @@ describe('polkadot.js against sutantra-node (--dev, manual-seal-500)', () => {
 
     const { data } = await api.query.system.account.at(blockHash, dest.address);
     assert.equal(data.free.toBigInt(), TRANSFER_AMOUNT);
+  });
+
+  it('registers, starts and buys access to a stream, and asks StreamsApi about it', async () => {
+    const bob = keyring.addFromUri('//Bob');
+    const price = UNIT / 100n;
+    const registered = await signAndSendFinalized(
+      api,
+      api.tx.streams.registerStream('polkadot.js stream', 'ipfs://stream', price, 10),
+      alice,
+      FINALIZE_TIMEOUT_MS,
+    );
+    const event = registered.events.find(({ event }) => api.events.streams.StreamRegistered.is(event));
+    assert.ok(event, 'no streams.StreamRegistered event');
+    const streamId = event.event.data.streamId.toBigInt();
+    assert.equal(event.event.data.creator.toString(), alice.address);
+
+    await signAndSendFinalized(api, api.tx.streams.startStream(streamId), alice, FINALIZE_TIMEOUT_MS);
+    const stored = (await api.query.streams.streams(streamId)).unwrap();
+    assert.ok(stored.status.isLive, `status is ${stored.status}`);
+    assert.equal(stored.title.toUtf8(), 'polkadot.js stream');
+
+    // The runtime API, called with types from the metadata alone.
+    const viaApi = await api.call.streamsApi.stream(streamId);
+    assert.ok(viaApi.isSome);
+    assert.equal(viaApi.unwrap().pricePerSecond.toBigInt(), price);
+    const [page] = await api.call.streamsApi.liveStreams(null, 100);
+    assert.ok(page.some(([id]) => id.toBigInt() === streamId), 'the stream is not among the live ones');
+    assert.ok((await api.call.streamsApi.access(streamId, bob.address)).isNoAccess);
+
+    const bought = await signAndSendFinalized(api, api.tx.streams.buyAccess(streamId, 60), bob, FINALIZE_TIMEOUT_MS);
+    const purchase = bought.events.find(({ event }) => api.events.streams.AccessBought.is(event));
+    assert.ok(purchase, 'no streams.AccessBought event');
+    assert.equal(purchase.event.data.paid.toBigInt(), 60n * price);
+    const access = await api.call.streamsApi.access(streamId, bob.address);
+    assert.ok(access.isAllowed, `access is ${access}`);
+    assert.ok(access.asAllowed.source.isBought);
   });
 });
