@@ -2,13 +2,18 @@
 # Prints the node's start-up and idle figures: time from process start to the first block and
 # to the first finalised block of a `--dev` chain, and resident memory after one idle minute.
 # Usage: scripts/bench-node.sh [seconds idle, default 60]
+# SUTANTRA_NODE=<binary> measures that binary (e.g. a release build) instead of building one.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$root"
 idle="${1:-60}"
 
-build_workspace 2>&1 | tail -n 1
-node_bin="$CARGO_TARGET_DIR/debug/sutantra-node"
+if [ -n "${SUTANTRA_NODE:-}" ]; then
+	node_bin="$SUTANTRA_NODE"
+else
+	build_workspace 2>&1 | tail -n 1
+	node_bin="$CARGO_TARGET_DIR/debug/sutantra-node"
+fi
 base="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 p2p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

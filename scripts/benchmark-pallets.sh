@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Measures our pallets' weights on this machine and writes each pallet's src/weights.rs.
-# Builds the node with `runtime-benchmarks` in a target dir of its own, so the ordinary build
-# (tests, dev chain) is not rebuilt by the feature switch. Usage:
+# Builds an optimised node with `runtime-benchmarks` in a target dir of its own, so the ordinary
+# build (tests, dev chain) is not rebuilt by the feature switch. It must be optimised: the
+# benchmarks time the runtime together with the host's storage code, which in an unoptimised
+# build is ten times slower and would overstate every weight. Usage:
 #   scripts/benchmark-pallets.sh [pallet_streams ...]    (default: every pallet of ours)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 cd "$root"
 
 target="${CARGO_TARGET_DIR}-benchmarks"
-say "building sutantra-node with runtime-benchmarks (in $target)"
-CARGO_TARGET_DIR="$target" cargo build --locked -p sutantra-node --features runtime-benchmarks
-node_bin="$target/debug/sutantra-node"
-runtime="$target/debug/wbuild/sutantra-runtime/sutantra_runtime.compact.compressed.wasm"
+say "building sutantra-node --release with runtime-benchmarks (in $target)"
+CARGO_TARGET_DIR="$target" cargo build --locked --release -p sutantra-node --features runtime-benchmarks
+node_bin="$target/release/sutantra-node"
+runtime="$target/release/wbuild/sutantra-runtime/sutantra_runtime.wasm"
 
 pallets=("$@")
 ((${#pallets[@]})) || pallets=(pallet_streams)
