@@ -204,7 +204,7 @@ mod benchmarks {
 
 	impl_benchmark_test_suite!(
 		Pallet,
-		crate::mock::ExtBuilder::default().build(),
-		crate::mock::Test
+		mock::ExtBuilder::default().build(),
+		mock::Test
 	);
 }
