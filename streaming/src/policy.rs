@@ -41,6 +41,16 @@ impl Decision {
 	pub fn deny(status: DenyStatus, reason: impl Into<String>) -> Self {
 		Decision::Deny { status, reason: reason.into() }
 	}
+
+	/// `Ok` for [`Decision::Allow`], the refusal the client gets otherwise.
+	pub(crate) fn allowed(self) -> crate::Result<()> {
+		match self {
+			Decision::Allow => Ok(()),
+			Decision::Deny { status, reason } => {
+				Err(crate::Error::Denied { status: status.code(), reason })
+			},
+		}
+	}
 }
 
 /// The statuses a policy may deny with.

@@ -18,7 +18,7 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::event::EngineEvent;
-use crate::policy::{Credentials, Decision};
+use crate::policy::Credentials;
 use crate::sdp::{parse_offer, Offer};
 use crate::types::{Role, SessionId, StreamId};
 
@@ -34,11 +34,7 @@ pub(super) async fn publish(
 	credentials: Credentials,
 	offer: String,
 ) -> Result<Answer> {
-	if let Decision::Deny { status, reason } =
-		inner.policy.authorize_publisher(&stream, &credentials).await
-	{
-		return Err(Error::Denied { status: status.code(), reason });
-	}
+	inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?;
 	let offer = parse_offer(offer)?;
 	let sent = offer.sent_kinds();
 	if sent.is_empty() {

@@ -19,7 +19,7 @@ use super::{
 use crate::codec::VideoCodec;
 use crate::error::{Error, Result};
 use crate::event::EngineEvent;
-use crate::policy::{Credentials, Decision};
+use crate::policy::Credentials;
 use crate::sdp::{parse_offer, Offer};
 use crate::types::{Role, SessionId, StreamId};
 
@@ -37,11 +37,7 @@ pub(super) async fn watch(
 	credentials: Credentials,
 	offer: String,
 ) -> Result<Answer> {
-	if let Decision::Deny { status, reason } =
-		inner.policy.authorize_viewer(&stream, &credentials).await
-	{
-		return Err(Error::Denied { status: status.code(), reason });
-	}
+	inner.policy.authorize_viewer(&stream, &credentials).await.allowed()?;
 	let offer = parse_offer(offer)?;
 
 	let session = SessionId::random();
