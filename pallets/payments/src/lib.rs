@@ -1,0 +1,878 @@
+//! # Payments pallet
+//!
+//! One-way payment channels: a viewer pays a creator per second of video with off-chain
+//! vouchers, and the chain settles only now and then.
+//!
+//! ## Overview
+//!
+//! The payer opens a channel to a payee ([`Pallet::open_channel`]), which holds a deposit from
+//! the payer ([`HoldReason::ChannelDeposit`]); [`Pallet::top_up`] adds to it. While watching,
+//! the payer signs [`Voucher`]s with a growing `cumulative_amount` and sends them to the node
+//! over the WebRTC data channel. Anyone may settle a voucher ([`Pallet::claim`]): the payee is
+//! paid `cumulative_amount - paid` from the hold, so settling the newest voucher pays for every
+//! older one, and settling a voucher twice pays nothing the second time (it is refused as not
+//! newer). The node's offchain worker settles the vouchers the node accepted, as authorized
+//! transactions that need no account or fee: the payer's signature is the authority.
+//!
+//! Closing:
+//! - the payer calls [`Pallet::close`], which starts a challenge period
+//!   ([`Config::ChallengePeriod`]) during which the payee can still claim; after it anyone may
+//!   call [`Pallet::finalize_close`], which returns the rest of the deposit to the payer;
+//! - the payee can close at once with its best voucher ([`Pallet::settle_and_close`]), or with
+//!   none ([`Pallet::close`] by the payee), refunding the rest to the payer immediately;
+//! - no channel locks funds forever: after [`Config::InactivityPeriod`] blocks without a
+//!   top-up or claim, [`Pallet::finalize_close`] closes it without a challenge period.
+//!
+//! ## Vouchers
+//!
+//! The voucher, its signed payload (domain tag, genesis hash, SCALE of the voucher) and the
+//! signature live in `sutantra-payments-primitives`, shared with the node and the command line.
+//! A voucher is settled only if it names an existing channel, is signed by that channel's payer
+//! on this chain, has a nonce **and** an amount above the last settled voucher's, and does not
+//! exceed the deposit. Channel ids are never reused, so a voucher can never be valid on another
+//! channel, and the genesis hash in the payload keeps it off other chains.
+//!
+//! ## Access
+//!
+//! The pallet implements [`pallet_streams::ChannelAccess`]: an open (not closing) channel from
+//! the viewer to the stream's creator, for that stream or for any stream, whose remaining
+//! deposit covers [`Config::AccessGraceSeconds`] of the stream's price, gives access.
+//!
+//! ## Offchain worker
+//!
+//! The node stores, per channel, the best voucher it accepted in offchain persistent storage
+//! under [`sutantra_payments_primitives::offchain_voucher_key`] as SCALE([`SignedVoucher`]).
+//! Each block the offchain worker reads them and submits `claim` when the unclaimed amount is at
+//! least [`Config::MinAuthorizedClaim`] or the channel is closing; it records what it submitted
+//! so that it does not submit the same claim again for [`Config::ClaimRetryBlocks`] blocks.
+//!
+//! ## Invariants (checked by `try_state`)
+//!
+//! - the funds held from each payer equal Σ (deposit − paid) over that payer's channels, and no
+//!   other account has funds held by this pallet;
+//! - every channel is listed once in its payer's and its payee's index, and the indexes name
+//!   nothing else; every channel id is below `NextChannelId`; `paid <= deposit`.
+
+#![cfg_attr(not(feature = "std"), no_std)]
+
+extern crate alloc;
+
+pub use pallet::*;
+pub use types::*;
+pub use weights::WeightInfo;
+
+#[cfg(feature = "runtime-benchmarks")]
+mod benchmarking;
+#[cfg(test)]
+mod mock;
+#[cfg(test)]
+mod tests;
+mod types;
+pub mod weights;
+
+use alloc::vec::Vec;
+use frame_support::{
+	pallet_prelude::{
+		InvalidTransaction, TransactionSource, TransactionValidityError, ValidTransaction,
+	},
+	traits::{
+		fungible::{Inspect, InspectHold, Mutate, MutateHold},
+		tokens::{Fortitude, Precision, Restriction},
+		Get,
+	},
+	weights::Weight,
+};
+use frame_system::{
+	offchain::{CreateAuthorizedTransaction, SubmitTransaction},
+	pallet_prelude::BlockNumberFor,
+};
+use pallet_streams::StreamId;
+use sp_runtime::{
+	offchain::{
+		storage::{MutateStorageError, StorageRetrievalError, StorageValueRef},
+		storage_lock::{StorageLock, Time},
+		Duration,
+	},
+	traits::{CheckedAdd, IdentifyAccount, Saturating, StaticLookup, Verify, Zero},
+	transaction_validity::TransactionValidityWithRefund,
+};
+
+/// The balance type of the pallet's currency.
+pub type BalanceOf<T> =
+	<<T as Config>::Currency as Inspect<<T as frame_system::Config>::AccountId>>::Balance;
+/// A channel as this runtime stores it.
+pub type ChannelOf<T> =
+	Channel<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
+/// A voucher in this runtime's balance.
+pub type VoucherOf<T> = Voucher<BalanceOf<T>>;
+type AccountIdLookupOf<T> = <<T as frame_system::Config>::Lookup as StaticLookup>::Source;
+
+const LOG_TARGET: &str = "runtime::payments";
+
+/// Offchain storage: the claims the offchain worker submitted, per channel (see
+/// [`claim_record_key`]).
+pub const OFFCHAIN_CLAIM_PREFIX: &[u8] = b"sutantra/payments/claimed/";
+/// Offchain storage: the lock that keeps two offchain workers from claiming at once.
+pub const OFFCHAIN_LOCK_KEY: &[u8] = b"sutantra/payments/ocw-lock";
+
+/// The offchain storage key under which the offchain worker records the claim it submitted for
+/// a channel: SCALE((voucher nonce, block number)).
+pub fn claim_record_key(channel_id: ChannelId) -> Vec<u8> {
+	[OFFCHAIN_CLAIM_PREFIX, &channel_id.to_le_bytes()[..]].concat()
+}
+
+/// Why an authorized `claim` is not valid, as `InvalidTransaction::Custom` codes. A bad
+/// signature is `BadProof` and a voucher that is not newer is `Stale`.
+pub mod invalid {
+	/// No channel has the voucher's id.
+	pub const UNKNOWN_CHANNEL: u8 = 1;
+	/// The voucher's amount is more than the deposit.
+	pub const EXCEEDS_DEPOSIT: u8 = 2;
+	/// The amount due is below `MinAuthorizedClaim` and the channel is not closing: submit it
+	/// as a signed transaction, or wait until it is worth a free one.
+	pub const CLAIM_TOO_SMALL: u8 = 3;
+}
+
+/// Signs voucher payloads in benchmarks, where the runtime's signature scheme is not known.
+#[cfg(feature = "runtime-benchmarks")]
+pub trait BenchmarkHelper<AccountId, Signature> {
+	/// A payer account able to sign vouchers, different for each `seed`.
+	fn payer(seed: u32) -> AccountId;
+	/// `payer`'s signature of `message` in the form that costs the most to verify.
+	fn sign(payer: &AccountId, message: &[u8]) -> Signature;
+}
+
+// The pallet macros expand to fully qualified paths.
+#[allow(unused_qualifications)]
+#[frame_support::pallet]
+pub mod pallet {
+	use super::*;
+	use frame_support::pallet_prelude::*;
+	use frame_system::pallet_prelude::*;
+
+	#[pallet::pallet]
+	pub struct Pallet<T>(_);
+
+	/// The pallet's configuration.
+	#[pallet::config]
+	pub trait Config: frame_system::Config + CreateAuthorizedTransaction<Call<Self>> {
+		/// The currency deposits are held in and payees are paid in.
+		type Currency: Mutate<Self::AccountId>
+			+ MutateHold<Self::AccountId, Reason = Self::RuntimeHoldReason>
+			+ InspectHold<Self::AccountId>;
+
+		/// The overarching hold reason.
+		type RuntimeHoldReason: From<HoldReason>;
+
+		/// A payer's signature over a voucher payload.
+		type Signature: Verify<Signer = Self::Signer> + Parameter + MaxEncodedLen;
+
+		/// The key behind a signature; identifies the payer's account.
+		type Signer: IdentifyAccount<AccountId = Self::AccountId>;
+
+		/// The smallest deposit a channel can be opened with (channels are stored: no dust).
+		#[pallet::constant]
+		type MinDeposit: Get<BalanceOf<Self>>;
+
+		/// How many blocks after the payer asks to close the payee may still claim.
+		#[pallet::constant]
+		type ChallengePeriod: Get<BlockNumberFor<Self>>;
+
+		/// After this many blocks without a top-up or claim, a channel can be closed at once.
+		#[pallet::constant]
+		type InactivityPeriod: Get<BlockNumberFor<Self>>;
+
+		/// How many channels one payer may have open at once.
+		#[pallet::constant]
+		type MaxChannelsPerPayer: Get<u32>;
+
+		/// An open channel grants access to a stream while its remaining deposit covers this
+		/// many seconds at the stream's price.
+		#[pallet::constant]
+		type AccessGraceSeconds: Get<u32>;
+
+		/// The smallest amount worth a free (authorized) claim. Smaller increases are claimed
+		/// when the channel closes, or by a signed claim.
+		#[pallet::constant]
+		type MinAuthorizedClaim: Get<BalanceOf<Self>>;
+
+		/// How many blocks the offchain worker waits before submitting the same claim again.
+		#[pallet::constant]
+		type ClaimRetryBlocks: Get<BlockNumberFor<Self>>;
+
+		/// The priority of authorized claims in the transaction pool.
+		#[pallet::constant]
+		type ClaimPriority: Get<TransactionPriority>;
+
+		/// Weights of the calls, from this pallet's benchmarks.
+		type WeightInfo: WeightInfo;
+
+		/// Makes payer keys and signatures for the benchmarks.
+		#[cfg(feature = "runtime-benchmarks")]
+		type BenchmarkHelper: BenchmarkHelper<Self::AccountId, Self::Signature>;
+	}
+
+	/// Why the pallet holds funds.
+	#[pallet::composite_enum]
+	pub enum HoldReason {
+		/// A payment channel's deposit, less what was paid from it.
+		#[codec(index = 0)]
+		ChannelDeposit,
+	}
+
+	/// The id the next channel gets. Ids are never reused.
+	#[pallet::storage]
+	pub type NextChannelId<T> = StorageValue<_, ChannelId, ValueQuery>;
+
+	/// Every open or closing channel. Twox64Concat: ids are allocated in order by the pallet.
+	#[pallet::storage]
+	pub type Channels<T: Config> = StorageMap<_, Twox64Concat, ChannelId, ChannelOf<T>>;
+
+	/// Each payer's channels, in opening order (bounded: the payer chooses how many).
+	#[pallet::storage]
+	pub type ChannelsByPayer<T: Config> = StorageMap<
+		_,
+		Blake2_128Concat,
+		T::AccountId,
+		BoundedVec<ChannelId, T::MaxChannelsPerPayer>,
+		ValueQuery,
+	>;
+
+	/// Each payee's channels. A map, not a list: others open channels to a payee, so no bound
+	/// on them may stop anyone from paying.
+	#[pallet::storage]
+	pub type ChannelsByPayee<T: Config> =
+		StorageDoubleMap<_, Blake2_128Concat, T::AccountId, Twox64Concat, ChannelId, ()>;
+
+	#[pallet::event]
+	#[pallet::generate_deposit(pub(super) fn deposit_event)]
+	pub enum Event<T: Config> {
+		/// A channel was opened and its deposit held from the payer.
+		ChannelOpened {
+			channel_id: ChannelId,
+			payer: T::AccountId,
+			payee: T::AccountId,
+			stream_id: Option<StreamId>,
+			deposit: BalanceOf<T>,
+		},
+		/// The payer added `amount`; the deposit is now `deposit`.
+		ChannelToppedUp { channel_id: ChannelId, amount: BalanceOf<T>, deposit: BalanceOf<T> },
+		/// A voucher was settled: `amount` was paid to the payee, `total_paid` in all.
+		Claimed {
+			channel_id: ChannelId,
+			payee: T::AccountId,
+			amount: BalanceOf<T>,
+			total_paid: BalanceOf<T>,
+			nonce: u64,
+		},
+		/// The payer asked to close; the payee may claim through block `closes_at`.
+		CloseRequested { channel_id: ChannelId, closes_at: BlockNumberFor<T> },
+		/// The channel is gone: the payee was paid `paid` in all, the payer got `refunded` back.
+		ChannelClosed {
+			channel_id: ChannelId,
+			payer: T::AccountId,
+			payee: T::AccountId,
+			paid: BalanceOf<T>,
+			refunded: BalanceOf<T>,
+		},
+	}
+
+	#[pallet::error]
+	pub enum Error<T> {
+		/// No open channel has this id (it never existed or has been closed).
+		UnknownChannel,
+		/// Only the channel's payer may do this.
+		NotPayer,
+		/// Only the channel's payee may do this.
+		NotPayee,
+		/// Neither the channel's payer nor its payee.
+		NotParticipant,
+		/// A channel to yourself pays nothing; choose another payee.
+		SelfChannel,
+		/// The deposit is below `MinDeposit`; deposit more.
+		DepositTooLow,
+		/// Top up by more than zero.
+		ZeroAmount,
+		/// The account cannot hold this much (free balance, less what must stay, is too low).
+		InsufficientBalance,
+		/// The payer already has `MaxChannelsPerPayer` channels; close one first.
+		TooManyChannels,
+		/// The channel is closing: it cannot be topped up or closed again.
+		ChannelClosing,
+		/// The channel is open and active: the payer must `close` it first (or wait for the
+		/// inactivity period).
+		NotClosing,
+		/// The challenge period has not ended; wait until after block `closes_at`.
+		ChallengePeriodActive,
+		/// The voucher's signature is not the channel payer's over this voucher on this chain.
+		BadSignature,
+		/// The voucher is not newer than the last settled one (nonce and amount must be above).
+		NotNewer,
+		/// The voucher's amount is more than the channel's deposit.
+		ExceedsDeposit,
+		/// The payee's account cannot receive this amount (a new account needs at least the
+		/// existential deposit); settle a larger voucher.
+		PayeeCannotReceive,
+		/// The deposit would overflow the balance type.
+		Overflow,
+		/// Channel ids are exhausted.
+		NoMoreChannelIds,
+	}
+
+	impl<T> From<VoucherError> for Error<T> {
+		fn from(error: VoucherError) -> Self {
+			match error {
+				VoucherError::UnknownChannel => Error::UnknownChannel,
+				VoucherError::BadSignature => Error::BadSignature,
+				VoucherError::NotNewer => Error::NotNewer,
+				VoucherError::ExceedsDeposit => Error::ExceedsDeposit,
+			}
+		}
+	}
+
+	#[pallet::hooks]
+	impl<T: Config> Hooks<BlockNumberFor<T>> for Pallet<T> {
+		fn integrity_test() {
+			assert!(!T::MinDeposit::get().is_zero(), "MinDeposit must be positive");
+			assert!(!T::ChallengePeriod::get().is_zero(), "ChallengePeriod must be positive");
+			assert!(
+				T::InactivityPeriod::get() > T::ChallengePeriod::get(),
+				"InactivityPeriod must be longer than ChallengePeriod"
+			);
+			assert!(T::MaxChannelsPerPayer::get() > 0, "MaxChannelsPerPayer must allow a channel");
+			assert!(
+				!T::MinAuthorizedClaim::get().is_zero(),
+				"MinAuthorizedClaim must be positive, or free claims can fill blocks"
+			);
+		}
+
+		fn offchain_worker(now: BlockNumberFor<T>) {
+			// Offchain workers of consecutive blocks may overlap; one claims at a time.
+			let mut lock = StorageLock::<Time>::with_deadline(
+				OFFCHAIN_LOCK_KEY,
+				Duration::from_millis(OFFCHAIN_LOCK_MILLIS),
+			);
+			let Ok(_guard) = lock.try_lock() else {
+				log::debug!(target: LOG_TARGET, "another offchain worker is claiming");
+				return;
+			};
+			let submitted = Self::submit_claims(now);
+			if submitted > 0 {
+				log::info!(target: LOG_TARGET, "submitted {submitted} voucher claim(s)");
+			}
+		}
+
+		#[cfg(feature = "try-runtime")]
+		fn try_state(_: BlockNumberFor<T>) -> Result<(), sp_runtime::TryRuntimeError> {
+			Self::do_try_state()
+		}
+	}
+
+	#[pallet::call(weight(<T as Config>::WeightInfo))]
+	impl<T: Config> Pallet<T> {
+		/// Opens a channel from the caller to `payee` and holds `deposit` from the caller.
+		///
+		/// - origin: signed, the payer.
+		/// - `stream_id`: the stream the channel pays for, or `None` for any of the payee's.
+		///
+		/// Errors: `SelfChannel`, `DepositTooLow`, `TooManyChannels`, `InsufficientBalance`,
+		/// `NoMoreChannelIds`.
+		///
+		/// Emits `ChannelOpened`.
+		#[pallet::call_index(0)]
+		pub fn open_channel(
+			origin: OriginFor<T>,
+			payee: AccountIdLookupOf<T>,
+			stream_id: Option<StreamId>,
+			deposit: BalanceOf<T>,
+		) -> DispatchResult {
+			let payer = ensure_signed(origin)?;
+			let payee = T::Lookup::lookup(payee)?;
+			ensure!(payer != payee, Error::<T>::SelfChannel);
+			ensure!(deposit >= T::MinDeposit::get(), Error::<T>::DepositTooLow);
+			let channel_id = NextChannelId::<T>::get();
+			let next = channel_id.checked_add(1).ok_or(Error::<T>::NoMoreChannelIds)?;
+			let mut index = ChannelsByPayer::<T>::get(&payer);
+			index.try_push(channel_id).map_err(|_| Error::<T>::TooManyChannels)?;
+			T::Currency::hold(&HoldReason::ChannelDeposit.into(), &payer, deposit)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+
+			let now = frame_system::Pallet::<T>::block_number();
+			let channel = Channel {
+				payer: payer.clone(),
+				payee: payee.clone(),
+				stream_id,
+				deposit,
+				paid: Zero::zero(),
+				nonce: 0,
+				opened_at: now,
+				last_activity: now,
+				closes_at: None,
+			};
+			Channels::<T>::insert(channel_id, channel);
+			ChannelsByPayer::<T>::insert(&payer, index);
+			ChannelsByPayee::<T>::insert(&payee, channel_id, ());
+			NextChannelId::<T>::put(next);
+			Self::deposit_event(Event::ChannelOpened {
+				channel_id,
+				payer,
+				payee,
+				stream_id,
+				deposit,
+			});
+			Ok(())
+		}
+
+		/// Adds `amount` to an open channel's deposit.
+		///
+		/// - origin: signed, the channel's payer.
+		///
+		/// Errors: `UnknownChannel`, `NotPayer`, `ChannelClosing`, `ZeroAmount`, `Overflow`,
+		/// `InsufficientBalance`.
+		///
+		/// Emits `ChannelToppedUp`.
+		#[pallet::call_index(1)]
+		pub fn top_up(
+			origin: OriginFor<T>,
+			channel_id: ChannelId,
+			amount: BalanceOf<T>,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
+			ensure!(channel.payer == who, Error::<T>::NotPayer);
+			ensure!(!channel.is_closing(), Error::<T>::ChannelClosing);
+			ensure!(!amount.is_zero(), Error::<T>::ZeroAmount);
+			channel.deposit = channel.deposit.checked_add(&amount).ok_or(Error::<T>::Overflow)?;
+			T::Currency::hold(&HoldReason::ChannelDeposit.into(), &who, amount)
+				.map_err(|_| Error::<T>::InsufficientBalance)?;
+			channel.last_activity = frame_system::Pallet::<T>::block_number();
+			let deposit = channel.deposit;
+			Channels::<T>::insert(channel_id, channel);
+			Self::deposit_event(Event::ChannelToppedUp { channel_id, amount, deposit });
+			Ok(())
+		}
+
+		/// Settles a voucher: pays the payee `voucher.cumulative_amount - paid` from the
+		/// payer's deposit.
+		///
+		/// - origin: signed by anyone (who pays the fee), or an authorized transaction (no
+		///   account, no fee; see the crate docs) when the amount due is at least
+		///   `MinAuthorizedClaim` or the channel is closing.
+		///
+		/// Errors: `UnknownChannel`, `NotNewer` (this or a newer voucher was settled),
+		/// `ExceedsDeposit`, `BadSignature`, `PayeeCannotReceive`.
+		///
+		/// Emits `Claimed`.
+		#[pallet::call_index(2)]
+		#[pallet::authorize(Self::authorize_claim)]
+		pub fn claim(
+			origin: OriginFor<T>,
+			voucher: VoucherOf<T>,
+			signature: T::Signature,
+		) -> DispatchResult {
+			let origin: Result<frame_system::RawOrigin<T::AccountId>, OriginFor<T>> = origin.into();
+			match origin {
+				Ok(frame_system::RawOrigin::Signed(_) | frame_system::RawOrigin::Authorized) => {},
+				_ => return Err(DispatchError::BadOrigin),
+			}
+			let (channel, due) =
+				Self::validate_voucher(&voucher, &signature).map_err(Error::<T>::from)?;
+			Self::pay(voucher, channel, due)
+		}
+
+		/// Asks to close a channel.
+		///
+		/// - origin: signed, the payer or the payee. The payer starts the challenge period
+		///   (`ChallengePeriod` blocks) during which the payee can still claim, then
+		///   `finalize_close` refunds the rest. The payee closes at once, refunding the rest of
+		///   the deposit to the payer now (to be paid first, use `settle_and_close`).
+		///
+		/// Errors: `UnknownChannel`, `NotParticipant`, `ChannelClosing` (the payer already
+		/// asked).
+		///
+		/// Emits `CloseRequested` (payer) or `ChannelClosed` (payee).
+		#[pallet::call_index(3)]
+		pub fn close(origin: OriginFor<T>, channel_id: ChannelId) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let mut channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
+			if who == channel.payee {
+				return Self::do_close(channel_id, channel);
+			}
+			ensure!(who == channel.payer, Error::<T>::NotParticipant);
+			ensure!(!channel.is_closing(), Error::<T>::ChannelClosing);
+			let closes_at =
+				frame_system::Pallet::<T>::block_number().saturating_add(T::ChallengePeriod::get());
+			channel.closes_at = Some(closes_at);
+			Channels::<T>::insert(channel_id, channel);
+			Self::deposit_event(Event::CloseRequested { channel_id, closes_at });
+			Ok(())
+		}
+
+		/// Closes a channel whose challenge period is over, or that has been inactive (no
+		/// top-up or claim) for `InactivityPeriod` blocks: returns the rest of the deposit to
+		/// the payer and removes the channel.
+		///
+		/// - origin: signed, anyone (it only returns the payer's own funds).
+		///
+		/// Errors: `UnknownChannel`, `ChallengePeriodActive`, `NotClosing`.
+		///
+		/// Emits `ChannelClosed`.
+		#[pallet::call_index(4)]
+		pub fn finalize_close(origin: OriginFor<T>, channel_id: ChannelId) -> DispatchResult {
+			ensure_signed(origin)?;
+			let channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
+			let now = frame_system::Pallet::<T>::block_number();
+			match channel.closes_at {
+				Some(closes_at) => ensure!(now > closes_at, Error::<T>::ChallengePeriodActive),
+				None => ensure!(
+					now > channel.last_activity.saturating_add(T::InactivityPeriod::get()),
+					Error::<T>::NotClosing
+				),
+			}
+			Self::do_close(channel_id, channel)
+		}
+
+		/// The payee settles its best voucher and closes the channel at once, refunding the
+		/// rest of the deposit to the payer. A voucher that is not newer than the last settled
+		/// one pays nothing but still closes.
+		///
+		/// - origin: signed, the channel's payee.
+		///
+		/// Errors: `UnknownChannel`, `NotPayee`, `ExceedsDeposit`, `BadSignature`,
+		/// `PayeeCannotReceive`.
+		///
+		/// Emits `Claimed` (if anything was due) and `ChannelClosed`.
+		#[pallet::call_index(5)]
+		pub fn settle_and_close(
+			origin: OriginFor<T>,
+			voucher: VoucherOf<T>,
+			signature: T::Signature,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let channel_id = voucher.channel_id;
+			let channel = Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?;
+			ensure!(channel.payee == who, Error::<T>::NotPayee);
+			let channel = match Self::validate_voucher(&voucher, &signature) {
+				Ok((channel, due)) => {
+					Self::pay(voucher, channel, due)?;
+					Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?
+				},
+				Err(VoucherError::NotNewer) => channel,
+				Err(error) => return Err(Error::<T>::from(error).into()),
+			};
+			Self::do_close(channel_id, channel)
+		}
+	}
+}
+
+/// How long the offchain worker's claim lock lasts at most.
+const OFFCHAIN_LOCK_MILLIS: u64 = 20_000;
+
+impl<T: Config> Pallet<T> {
+	/// The bytes a payer signs for `voucher` on this chain.
+	pub fn voucher_payload(voucher: &VoucherOf<T>) -> Vec<u8> {
+		let genesis = frame_system::Pallet::<T>::block_hash(BlockNumberFor::<T>::zero());
+		sutantra_payments_primitives::voucher_payload(genesis.as_ref(), voucher)
+	}
+
+	/// What settling `voucher` would pay now, or why it cannot be settled.
+	pub fn check_voucher(
+		voucher: &VoucherOf<T>,
+		signature: &T::Signature,
+	) -> Result<BalanceOf<T>, VoucherError> {
+		Self::validate_voucher(voucher, signature).map(|(_, due)| due)
+	}
+
+	/// A channel, if it is open or closing.
+	pub fn channel(channel_id: ChannelId) -> Option<ChannelOf<T>> {
+		Channels::<T>::get(channel_id)
+	}
+
+	/// The channels `account` pays into or is paid from, by id.
+	pub fn channels_of(account: &T::AccountId) -> Vec<(ChannelId, ChannelOf<T>)> {
+		let mut ids: Vec<ChannelId> = ChannelsByPayer::<T>::get(account).into_inner();
+		ids.extend(ChannelsByPayee::<T>::iter_key_prefix(account));
+		ids.sort_unstable();
+		ids.dedup();
+		ids.into_iter()
+			.filter_map(|id| Channels::<T>::get(id).map(|channel| (id, channel)))
+			.collect()
+	}
+
+	/// Checks a voucher against its channel: newer than the last settled, within the deposit,
+	/// signed by the payer on this chain. Returns the channel and the amount due.
+	fn validate_voucher(
+		voucher: &VoucherOf<T>,
+		signature: &T::Signature,
+	) -> Result<(ChannelOf<T>, BalanceOf<T>), VoucherError> {
+		let channel = Channels::<T>::get(voucher.channel_id).ok_or(VoucherError::UnknownChannel)?;
+		if voucher.nonce <= channel.nonce || voucher.cumulative_amount <= channel.paid {
+			return Err(VoucherError::NotNewer);
+		}
+		if voucher.cumulative_amount > channel.deposit {
+			return Err(VoucherError::ExceedsDeposit);
+		}
+		if !signature.verify(&Self::voucher_payload(voucher)[..], &channel.payer) {
+			return Err(VoucherError::BadSignature);
+		}
+		let due = voucher.cumulative_amount.saturating_sub(channel.paid);
+		Ok((channel, due))
+	}
+
+	/// The transaction-pool check of an authorized `claim`: a valid voucher, worth a free
+	/// transaction. One claim per channel is in the pool at a time.
+	fn authorize_claim(
+		_source: TransactionSource,
+		voucher: &VoucherOf<T>,
+		signature: &T::Signature,
+	) -> TransactionValidityWithRefund {
+		let (channel, due) = Self::validate_voucher(voucher, signature).map_err(|error| {
+			TransactionValidityError::Invalid(match error {
+				VoucherError::UnknownChannel => {
+					InvalidTransaction::Custom(invalid::UNKNOWN_CHANNEL)
+				},
+				VoucherError::BadSignature => InvalidTransaction::BadProof,
+				VoucherError::NotNewer => InvalidTransaction::Stale,
+				VoucherError::ExceedsDeposit => {
+					InvalidTransaction::Custom(invalid::EXCEEDS_DEPOSIT)
+				},
+			})
+		})?;
+		if due < T::MinAuthorizedClaim::get() && !channel.is_closing() {
+			return Err(InvalidTransaction::Custom(invalid::CLAIM_TOO_SMALL).into());
+		}
+		let validity = ValidTransaction::with_tag_prefix("SutantraPaymentsClaim")
+			.priority(T::ClaimPriority::get())
+			.and_provides(voucher.channel_id)
+			.longevity(64)
+			.propagate(true)
+			.build()?;
+		Ok((validity, Weight::zero()))
+	}
+
+	/// Pays `due` to the payee and records `voucher` as the last settled.
+	fn pay(
+		voucher: VoucherOf<T>,
+		mut channel: ChannelOf<T>,
+		due: BalanceOf<T>,
+	) -> frame_support::dispatch::DispatchResult {
+		T::Currency::transfer_on_hold(
+			&HoldReason::ChannelDeposit.into(),
+			&channel.payer,
+			&channel.payee,
+			due,
+			Precision::Exact,
+			Restriction::Free,
+			Fortitude::Polite,
+		)
+		.map_err(|_| Error::<T>::PayeeCannotReceive)?;
+		channel.paid = voucher.cumulative_amount;
+		channel.nonce = voucher.nonce;
+		channel.last_activity = frame_system::Pallet::<T>::block_number();
+		let payee = channel.payee.clone();
+		let total_paid = channel.paid;
+		Channels::<T>::insert(voucher.channel_id, channel);
+		Self::deposit_event(Event::Claimed {
+			channel_id: voucher.channel_id,
+			payee,
+			amount: due,
+			total_paid,
+			nonce: voucher.nonce,
+		});
+		Ok(())
+	}
+
+	/// Refunds what is left to the payer and removes the channel.
+	fn do_close(
+		channel_id: ChannelId,
+		channel: ChannelOf<T>,
+	) -> frame_support::dispatch::DispatchResult {
+		let refunded = T::Currency::release(
+			&HoldReason::ChannelDeposit.into(),
+			&channel.payer,
+			channel.remaining(),
+			Precision::BestEffort,
+		)?;
+		Channels::<T>::remove(channel_id);
+		let mut ids = ChannelsByPayer::<T>::get(&channel.payer);
+		ids.retain(|id| *id != channel_id);
+		if ids.is_empty() {
+			ChannelsByPayer::<T>::remove(&channel.payer);
+		} else {
+			ChannelsByPayer::<T>::insert(&channel.payer, ids);
+		}
+		ChannelsByPayee::<T>::remove(&channel.payee, channel_id);
+		log::debug!(target: LOG_TARGET, "channel {channel_id} closed, {refunded:?} refunded");
+		Self::deposit_event(Event::ChannelClosed {
+			channel_id,
+			payer: channel.payer,
+			payee: channel.payee,
+			paid: channel.paid,
+			refunded,
+		});
+		Ok(())
+	}
+
+	/// Offchain worker: submits an authorized `claim` for every voucher the node stored that
+	/// is worth claiming and was not just submitted. Returns how many it submitted.
+	pub fn submit_claims(now: BlockNumberFor<T>) -> u32 {
+		let mut submitted = 0;
+		for (channel_id, channel) in Channels::<T>::iter() {
+			let key = sutantra_payments_primitives::offchain_voucher_key(channel_id);
+			let stored = StorageValueRef::persistent(&key);
+			let signed = match stored.get::<SignedVoucher<BalanceOf<T>, T::Signature>>() {
+				Ok(Some(signed)) => signed,
+				Ok(None) => continue,
+				Err(StorageRetrievalError::Undecodable) => {
+					log::warn!(
+						target: LOG_TARGET,
+						"the stored voucher of channel {channel_id} cannot be decoded; skipped"
+					);
+					continue;
+				},
+			};
+			let voucher = signed.voucher;
+			if voucher.channel_id != channel_id {
+				log::warn!(target: LOG_TARGET, "the voucher stored for channel {channel_id} names another channel");
+				continue;
+			}
+			let due = match Self::validate_voucher(&voucher, &signed.signature) {
+				Ok((_, due)) => due,
+				Err(VoucherError::NotNewer) => continue,
+				Err(error) => {
+					log::warn!(
+						target: LOG_TARGET,
+						"the voucher stored for channel {channel_id} cannot be claimed: {}",
+						error.describe()
+					);
+					continue;
+				},
+			};
+			if due < T::MinAuthorizedClaim::get() && !channel.is_closing() {
+				continue;
+			}
+			let record_key = claim_record_key(channel_id);
+			let record = StorageValueRef::persistent(&record_key);
+			let retry = T::ClaimRetryBlocks::get();
+			let noted = record.mutate(
+				|last: Result<Option<(u64, BlockNumberFor<T>)>, StorageRetrievalError>| match last {
+					Ok(Some((nonce, at)))
+						if nonce >= voucher.nonce && now < at.saturating_add(retry) =>
+					{
+						Err(())
+					},
+					_ => Ok((voucher.nonce, now)),
+				},
+			);
+			match noted {
+				Ok(_) => {},
+				Err(MutateStorageError::ValueFunctionFailed(())) => continue,
+				Err(MutateStorageError::ConcurrentModification(_)) => continue,
+			}
+			let call = Call::<T>::claim { voucher, signature: signed.signature };
+			let xt = T::create_authorized_transaction(call.into());
+			match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
+				Ok(()) => submitted += 1,
+				Err(()) => log::warn!(
+					target: LOG_TARGET,
+					"the transaction pool refused the claim of channel {channel_id} (nonce {})",
+					voucher.nonce
+				),
+			}
+		}
+		submitted
+	}
+
+	/// Checks the pallet's storage invariants (see the crate docs).
+	#[cfg(any(feature = "try-runtime", test))]
+	pub fn do_try_state() -> Result<(), sp_runtime::TryRuntimeError> {
+		use alloc::collections::btree_map::BTreeMap;
+		use frame_support::ensure;
+
+		let next_id = NextChannelId::<T>::get();
+		let mut owed: BTreeMap<T::AccountId, BalanceOf<T>> = BTreeMap::new();
+		for (id, channel) in Channels::<T>::iter() {
+			ensure!(id < next_id, "a channel id is not below NextChannelId");
+			ensure!(channel.paid <= channel.deposit, "a channel paid out more than its deposit");
+			let listed = ChannelsByPayer::<T>::get(&channel.payer);
+			ensure!(
+				listed.iter().filter(|listed| **listed == id).count() == 1,
+				"a channel is not listed exactly once in its payer's index"
+			);
+			ensure!(
+				ChannelsByPayee::<T>::contains_key(&channel.payee, id),
+				"a channel is missing from its payee's index"
+			);
+			let total = owed.entry(channel.payer.clone()).or_default();
+			*total = total.saturating_add(channel.remaining());
+		}
+		for (payer, ids) in ChannelsByPayer::<T>::iter() {
+			ensure!(!ids.is_empty(), "an empty payer index is stored");
+			for id in ids.iter() {
+				let channel =
+					Channels::<T>::get(id).ok_or("a payer's index names a missing channel")?;
+				ensure!(channel.payer == payer, "a payer's index names another's channel");
+			}
+		}
+		for (payee, id, ()) in ChannelsByPayee::<T>::iter() {
+			let channel =
+				Channels::<T>::get(id).ok_or("a payee's index names a missing channel")?;
+			ensure!(channel.payee == payee, "a payee's index names another's channel");
+		}
+		let reason = HoldReason::ChannelDeposit.into();
+		for account in frame_system::Account::<T>::iter_keys() {
+			let held = T::Currency::balance_on_hold(&reason, &account);
+			let expected = owed.get(&account).copied().unwrap_or_else(Zero::zero);
+			ensure!(
+				held == expected,
+				"held funds differ from Σ (deposit − paid) of the payer's channels"
+			);
+		}
+		Ok(())
+	}
+}
+
+impl<T: Config> pallet_streams::ChannelAccess<T::AccountId, BalanceOf<T>> for Pallet<T> {
+	fn has_funded_channel(
+		stream: StreamId,
+		viewer: &T::AccountId,
+		creator: &T::AccountId,
+		price_per_second: BalanceOf<T>,
+	) -> bool {
+		let needed = price_per_second.saturating_mul(T::AccessGraceSeconds::get().into());
+		ChannelsByPayer::<T>::get(viewer).iter().filter_map(|id| Channels::<T>::get(id)).any(
+			|channel| {
+				channel.payee == *creator
+					&& !channel.is_closing()
+					&& channel.stream_id.is_none_or(|id| id == stream)
+					&& channel.remaining() >= needed
+			},
+		)
+	}
+}
+
+/// Benchmark payers whose keys live in the keystore the benchmarking host provides, signing the
+/// wallet-wrapped form of a payload (the form that costs two signature checks to accept).
+#[cfg(feature = "runtime-benchmarks")]
+pub struct KeystoreBenchmarkHelper;
+
+#[cfg(feature = "runtime-benchmarks")]
+impl BenchmarkHelper<sp_runtime::AccountId32, VoucherSignature> for KeystoreBenchmarkHelper {
+	fn payer(seed: u32) -> sp_runtime::AccountId32 {
+		let phrase = alloc::format!("//sutantra-benchmark-payer-{seed}");
+		let public = sp_io::crypto::sr25519_generate(BENCHMARK_KEY_TYPE, Some(phrase.into_bytes()));
+		sp_runtime::AccountId32::new(public.0)
+	}
+
+	fn sign(payer: &sp_runtime::AccountId32, message: &[u8]) -> VoucherSignature {
+		use sutantra_payments_primitives::{WRAP_PREFIX, WRAP_SUFFIX};
+		let public = sp_core::sr25519::Public::from_raw(*payer.as_ref());
+		let wrapped = [WRAP_PREFIX, message, WRAP_SUFFIX].concat();
+		let signature = sp_io::crypto::sr25519_sign(BENCHMARK_KEY_TYPE, &public, &wrapped)
+			.expect("benchmark payers are generated in the keystore by `payer`");
+		VoucherSignature(signature)
+	}
+}
+
+#[cfg(feature = "runtime-benchmarks")]
+const BENCHMARK_KEY_TYPE: sp_runtime::KeyTypeId = sp_runtime::KeyTypeId(*b"sbpy");

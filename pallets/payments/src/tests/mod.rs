@@ -1,0 +1,5 @@
+mod access;
+mod channels;
+mod claims;
+mod offchain;
+mod properties;
