@@ -16,7 +16,7 @@ node_bin="$target/release/sutantra-node"
 runtime="$target/release/wbuild/sutantra-runtime/sutantra_runtime.wasm"
 
 pallets=("$@")
-((${#pallets[@]})) || pallets=(pallet_streams)
+((${#pallets[@]})) || pallets=(pallet_streams pallet_payments)
 for pallet in "${pallets[@]}"; do
 	output="pallets/${pallet#pallet_}/src/weights.rs"
 	say "benchmarking $pallet -> $output"

@@ -264,6 +264,17 @@ impl ChainClient {
 		Ok(events)
 	}
 
+	/// Writes `value` under `key` in the node's persistent offchain storage, where its offchain
+	/// workers read (an unsafe RPC method: the node must allow it, as a local dev node does).
+	pub async fn set_offchain_storage(&self, key: &[u8], value: &[u8]) -> Result<(), Error> {
+		request(
+			&self.rpc,
+			"offchain_localStorageSet",
+			rpc_params!["PERSISTENT", Bytes(key.to_vec()), Bytes(value.to_vec())],
+		)
+		.await
+	}
+
 	/// Calls a runtime API function through `state_call` and decodes its answer.
 	pub async fn runtime_call<T: Decode>(
 		&self,

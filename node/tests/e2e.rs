@@ -185,3 +185,91 @@ async fn a_stream_registered_and_started_by_extrinsics_is_seen_through_streams_a
 	));
 	node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_voucher_is_settled_by_a_signed_claim_and_by_the_offchain_worker() {
+	use codec::Encode;
+	use pallet_payments::{SignedVoucher, Voucher, VoucherError, VoucherSignature};
+	use sutantra_payments_primitives::{offchain_voucher_key, sign_voucher};
+	use sutantra_runtime::apis::Channel;
+
+	// Blocks every 500 ms: the offchain worker runs on each, and picks up stored vouchers.
+	let mut node = TestNode::start(&["--consensus", "manual-seal-500"]).await;
+	let client = node.client().await;
+	let alice = Sr25519Keyring::Alice;
+	let bob = Sr25519Keyring::Bob;
+	let charlie = Sr25519Keyring::Charlie;
+	let genesis = client.genesis_hash();
+
+	let open = RuntimeCall::Payments(pallet_payments::Call::open_channel {
+		payee: alice.to_account_id().into(),
+		stream_id: None,
+		deposit: 10 * UNIT,
+	});
+	let included = client.submit(&bob.pair(), open, WaitFor::InBlock).await.unwrap();
+	let channel_id = included
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::Payments(pallet_payments::Event::ChannelOpened { channel_id, .. }) => {
+				Some(*channel_id)
+			},
+			_ => None,
+		})
+		.expect("a ChannelOpened event");
+	let channel: Option<Channel> =
+		client.runtime_call("PaymentsApi_channel", channel_id, None, "the channel").await.unwrap();
+	let channel = channel.expect("the channel is open");
+	assert_eq!((channel.payer, channel.deposit, channel.paid), (bob.to_account_id(), 10 * UNIT, 0));
+
+	// Bob signs a voucher the way the node's viewers and the CLI do; the runtime agrees on the
+	// bytes and on what it is worth.
+	let first = Voucher { channel_id, cumulative_amount: UNIT, nonce: 1 };
+	let signature = sign_voucher(&bob.pair(), genesis.as_ref(), &first);
+	let payload: Vec<u8> = client
+		.runtime_call("PaymentsApi_voucher_payload", first, None, "the payload")
+		.await
+		.unwrap();
+	assert_eq!(payload, sutantra_payments_primitives::voucher_payload(genesis.as_ref(), &first));
+	let due: Result<u128, VoucherError> = client
+		.runtime_call("PaymentsApi_check_voucher", (first, signature), None, "the check")
+		.await
+		.unwrap();
+	assert_eq!(due, Ok(UNIT));
+	let forged = sign_voucher(&charlie.pair(), genesis.as_ref(), &first);
+	let refused: Result<u128, VoucherError> = client
+		.runtime_call("PaymentsApi_check_voucher", (first, forged), None, "the check")
+		.await
+		.unwrap();
+	assert_eq!(refused, Err(VoucherError::BadSignature));
+
+	// Charlie submits it (anyone may): Alice gets exactly the voucher's amount.
+	let alice_before = client.free_balance(&alice.to_account_id()).await.unwrap();
+	let claim = RuntimeCall::Payments(pallet_payments::Call::claim { voucher: first, signature });
+	client.submit(&charlie.pair(), claim, WaitFor::InBlock).await.unwrap();
+	let alice_paid = client.free_balance(&alice.to_account_id()).await.unwrap();
+	assert_eq!(alice_paid, alice_before + UNIT);
+
+	// The node keeps a newer voucher in its offchain storage; its offchain worker claims it
+	// with an authorized transaction, and Alice gets exactly the difference.
+	let second = Voucher { channel_id, cumulative_amount: 3 * UNIT + 7, nonce: 2 };
+	let stored = SignedVoucher::<u128, VoucherSignature> {
+		voucher: second,
+		signature: sign_voucher(&bob.pair(), genesis.as_ref(), &second),
+	};
+	client.set_offchain_storage(&offchain_voucher_key(channel_id), &stored.encode()).await.unwrap();
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+	loop {
+		let balance = client.free_balance(&alice.to_account_id()).await.unwrap();
+		if balance != alice_paid {
+			assert_eq!(balance, alice_paid + 2 * UNIT + 7, "Alice is paid exactly the difference");
+			break;
+		}
+		assert!(tokio::time::Instant::now() < deadline, "the offchain worker did not claim");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+	let channel: Option<Channel> =
+		client.runtime_call("PaymentsApi_channel", channel_id, None, "the channel").await.unwrap();
+	assert_eq!(channel.map(|c| (c.paid, c.nonce)), Some((3 * UNIT + 7, 2)));
+	node.stop().await;
+}

@@ -16,16 +16,19 @@ use sp_runtime::{
 };
 use sp_version::RuntimeVersion;
 
+use pallet_payments::{ChannelId, Voucher, VoucherError, VoucherSignature};
 use pallet_streams::{AccessStatus, StreamId};
 
 use super::{
 	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Nonce,
-	Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, Streams, System, TransactionPayment,
+	Payments, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, Streams, System, TransactionPayment,
 	VERSION,
 };
 
 /// A stream as the runtime APIs return it.
 pub type StreamInfo = pallet_streams::StreamInfoOf<Runtime>;
+/// A payment channel as this runtime stores it.
+pub type Channel = pallet_payments::ChannelOf<Runtime>;
 
 impl_runtime_apis! {
 	impl sp_api::Core<Block> for Runtime {
@@ -173,6 +176,27 @@ impl_runtime_apis! {
 
 		fn access(stream: StreamId, viewer: AccountId) -> AccessStatus<BlockNumber> {
 			Streams::access(stream, &viewer)
+		}
+	}
+
+	impl pallet_payments_runtime_api::PaymentsApi<Block, AccountId, Balance, BlockNumber, VoucherSignature> for Runtime {
+		fn channel(id: ChannelId) -> Option<Channel> {
+			Payments::channel(id)
+		}
+
+		fn channels_of(account: AccountId) -> Vec<(ChannelId, Channel)> {
+			Payments::channels_of(&account)
+		}
+
+		fn check_voucher(
+			voucher: Voucher<Balance>,
+			signature: VoucherSignature,
+		) -> Result<Balance, VoucherError> {
+			Payments::check_voucher(&voucher, &signature)
+		}
+
+		fn voucher_payload(voucher: Voucher<Balance>) -> Vec<u8> {
+			Payments::voucher_payload(&voucher)
 		}
 	}
 

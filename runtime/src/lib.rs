@@ -66,7 +66,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("sutantra"),
 	impl_name: Cow::Borrowed("sutantra-node"),
 	authoring_version: 1,
-	spec_version: 101,
+	spec_version: 102,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 1,
@@ -213,6 +213,9 @@ mod runtime {
 
 	#[runtime::pallet_index(7)]
 	pub type Streams = pallet_streams;
+
+	#[runtime::pallet_index(8)]
+	pub type Payments = pallet_payments;
 }
 
 #[cfg(test)]

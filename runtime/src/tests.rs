@@ -76,7 +76,17 @@ fn metadata_lists_every_pallet() {
 	let names: Vec<_> = metadata.pallets.iter().map(|p| p.name.clone()).collect();
 	assert_eq!(
 		names,
-		["System", "Timestamp", "Aura", "Grandpa", "Balances", "TransactionPayment", "Sudo", "Streams"]
+		[
+			"System",
+			"Timestamp",
+			"Aura",
+			"Grandpa",
+			"Balances",
+			"TransactionPayment",
+			"Sudo",
+			"Streams",
+			"Payments"
+		]
 	);
 	// Wallets and apps read V15/V16 for runtime APIs and view functions.
 	let versions = Runtime::metadata_versions();

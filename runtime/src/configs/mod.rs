@@ -10,17 +10,20 @@ use frame_support::{
 		IdentityFee, Weight,
 	},
 };
-use frame_system::limits::{BlockLength, BlockWeights};
+use frame_system::{
+	limits::{BlockLength, BlockWeights},
+	offchain::{CreateAuthorizedTransaction, CreateTransaction, CreateTransactionBase},
+};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
-use sp_runtime::{traits::One, Perbill};
+use sp_runtime::{generic::Era, traits::One, transaction_validity::TransactionPriority, Perbill};
 use sp_version::RuntimeVersion;
 
 use super::{
 	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
 	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	System, BLOCK_HASH_COUNT, EXISTENTIAL_DEPOSIT, MILLI_SECS_PER_BLOCK, SLOT_DURATION, SS58_PREFIX,
-	UNIT, VERSION,
+	Payments, System, TxExtension, UncheckedExtrinsic, BLOCK_HASH_COUNT, DAYS, EXISTENTIAL_DEPOSIT,
+	HOURS, MILLI_SECS_PER_BLOCK, MILLI_UNIT, SLOT_DURATION, SS58_PREFIX, UNIT, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -133,8 +136,8 @@ parameter_types! {
 impl pallet_streams::Config for Runtime {
 	type Currency = Balances;
 	type RuntimeHoldReason = RuntimeHoldReason;
-	// Payment channels arrive with the payments pallet; until then a channel grants nothing.
-	type ChannelAccess = ();
+	// An open channel to the creator, funded for `AccessGraceSeconds`, gives access.
+	type ChannelAccess = Payments;
 	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
 	type StreamDeposit = StreamDeposit;
 	type MaxTitleLength = ConstU32<128>;
@@ -144,4 +147,74 @@ impl pallet_streams::Config for Runtime {
 	type MaxTokensPerStream = ConstU32<1_000>;
 	type MillisecsPerBlock = ConstU64<MILLI_SECS_PER_BLOCK>;
 	type WeightInfo = pallet_streams::weights::SubstrateWeight<Runtime>;
+}
+
+parameter_types! {
+	/// The smallest channel: ten times the existential deposit, so channels are not dust.
+	pub const ChannelMinDeposit: Balance = 10 * MILLI_UNIT;
+	/// An authorized (free) claim must move at least this much: about three times the fee a
+	/// signed claim would pay, and no less than the existential deposit a new payee needs.
+	pub const MinAuthorizedClaim: Balance = MILLI_UNIT;
+	/// Claims go ahead of ordinary transactions: they settle money already earned.
+	pub const ClaimPriority: TransactionPriority = TransactionPriority::MAX / 2;
+}
+
+impl pallet_payments::Config for Runtime {
+	type Currency = Balances;
+	type RuntimeHoldReason = RuntimeHoldReason;
+	type Signature = pallet_payments::VoucherSignature;
+	type Signer = pallet_payments::VoucherSigner;
+	type MinDeposit = ChannelMinDeposit;
+	type ChallengePeriod = ConstU32<HOURS>;
+	type InactivityPeriod = ConstU32<{ 30 * DAYS }>;
+	type MaxChannelsPerPayer = ConstU32<32>;
+	type AccessGraceSeconds = ConstU32<30>;
+	type MinAuthorizedClaim = MinAuthorizedClaim;
+	type ClaimRetryBlocks = ConstU32<10>;
+	type ClaimPriority = ClaimPriority;
+	type WeightInfo = pallet_payments::weights::SubstrateWeight<Runtime>;
+	#[cfg(feature = "runtime-benchmarks")]
+	type BenchmarkHelper = pallet_payments::KeystoreBenchmarkHelper;
+}
+
+impl<LocalCall> CreateTransactionBase<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extrinsic = UncheckedExtrinsic;
+	type RuntimeCall = RuntimeCall;
+}
+
+impl<LocalCall> CreateTransaction<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	type Extension = TxExtension;
+
+	fn create_transaction(call: RuntimeCall, extension: TxExtension) -> UncheckedExtrinsic {
+		UncheckedExtrinsic::new_transaction(call, extension)
+	}
+}
+
+/// Offchain workers submit authorized calls (voucher claims) as general transactions: no
+/// signer, no nonce, no fee; `AuthorizeCall` validates them by the call's own rules.
+impl<LocalCall> CreateAuthorizedTransaction<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_extension() -> TxExtension {
+		(
+			frame_system::AuthorizeCall::<Runtime>::new(),
+			frame_system::CheckNonZeroSender::<Runtime>::new(),
+			frame_system::CheckSpecVersion::<Runtime>::new(),
+			frame_system::CheckTxVersion::<Runtime>::new(),
+			frame_system::CheckGenesis::<Runtime>::new(),
+			frame_system::CheckEra::<Runtime>::from(Era::Immortal),
+			frame_system::CheckNonce::<Runtime>::from(0),
+			frame_system::CheckWeight::<Runtime>::new(),
+			pallet_transaction_payment::ChargeTransactionPayment::<Runtime>::from(0),
+			frame_metadata_hash_extension::CheckMetadataHash::<Runtime>::new(false),
+			frame_system::WeightReclaim::<Runtime>::new(),
+		)
+	}
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
 import { Keyring } from '@polkadot/keyring';
+import { bnToU8a, stringToU8a, u8aConcat, u8aToHex, u8aWrapBytes } from '@polkadot/util';
 import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
 
 import { startNode, withTimeout } from './node.js';
@@ -95,7 +96,7 @@ describe('polkadot.js against sutantra-node (--dev, manual-seal-500)', () => {
 
   it('decodes every pallet from the metadata', () => {
     const pallets = api.runtimeMetadata.asLatest.pallets.map((pallet) => pallet.name.toString());
-    for (const name of ['System', 'Timestamp', 'Aura', 'Grandpa', 'Balances', 'TransactionPayment', 'Sudo', 'Streams']) {
+    for (const name of ['System', 'Timestamp', 'Aura', 'Grandpa', 'Balances', 'TransactionPayment', 'Sudo', 'Streams', 'Payments']) {
       assert.ok(pallets.includes(name), `pallet ${name} missing from the metadata: ${pallets.join(', ')}`);
     }
     assert.equal(typeof api.tx.balances.transferKeepAlive, 'function');
@@ -195,5 +196,72 @@ describe('polkadot.js against sutantra-node (--dev, manual-seal-500)', () => {
     const access = await api.call.streamsApi.access(streamId, bob.address);
     assert.ok(access.isAllowed, `access is ${access}`);
     assert.ok(access.asAllowed.source.isBought);
+  });
+
+  it('opens a payment channel, signs vouchers with the keyring and settles them', async () => {
+    const charlie = keyring.addFromUri('//Charlie');
+    const dave = keyring.addFromUri('//Dave');
+    const opened = await signAndSendFinalized(
+      api,
+      api.tx.payments.openChannel(alice.address, null, 10n * UNIT),
+      charlie,
+      FINALIZE_TIMEOUT_MS,
+    );
+    const event = opened.events.find(({ event }) => api.events.payments.ChannelOpened.is(event));
+    assert.ok(event, 'no payments.ChannelOpened event');
+    const channelId = event.event.data.channelId.toBigInt();
+    const channel = (await api.query.payments.channels(channelId)).unwrap();
+    assert.equal(channel.payer.toString(), charlie.address);
+    assert.equal(channel.deposit.toBigInt(), 10n * UNIT);
+    const viaApi = await api.call.paymentsApi.channelsOf(charlie.address);
+    assert.ok(viaApi.some(([id]) => id.toBigInt() === channelId), 'channelsOf does not list the channel');
+
+    // The documented byte layout, built by hand: domain tag, genesis hash, SCALE(voucher).
+    const voucherBytes = (id, amount, nonce) =>
+      u8aConcat(
+        stringToU8a('sutantra/voucher/v1'),
+        api.genesisHash.toU8a(),
+        bnToU8a(id, { bitLength: 64, isLe: true }),
+        bnToU8a(amount, { bitLength: 128, isLe: true }),
+        bnToU8a(nonce, { bitLength: 64, isLe: true }),
+      );
+    const first = { channelId, cumulativeAmount: UNIT, nonce: 1 };
+    const payload = voucherBytes(channelId, UNIT, 1);
+    // polkadot.js hands back a `Vec<u8>` runtime-call result still SCALE-encoded: decode it once.
+    const fromRuntime = api.createType('Bytes', (await api.call.paymentsApi.voucherPayload(first)).toU8a(true));
+    assert.equal(u8aToHex(fromRuntime.toU8a(true)), u8aToHex(payload));
+    const signature = charlie.sign(payload);
+    const check = await api.call.paymentsApi.checkVoucher(first, signature);
+    assert.ok(check.isOk, `checkVoucher: ${check}`);
+    assert.equal(check.asOk.toBigInt(), UNIT);
+    const forged = await api.call.paymentsApi.checkVoucher(first, dave.sign(payload));
+    assert.ok(forged.isErr && forged.asErr.isBadSignature, `a forged voucher checks as ${forged}`);
+
+    // Dave submits Charlie's voucher; Alice is paid exactly its amount.
+    const before = (await api.query.system.account(alice.address)).data.free.toBigInt();
+    const claimed = await signAndSendFinalized(api, api.tx.payments.claim(first, signature), dave, FINALIZE_TIMEOUT_MS);
+    const paid = claimed.events.find(({ event }) => api.events.payments.Claimed.is(event));
+    assert.ok(paid, 'no payments.Claimed event');
+    assert.equal(paid.event.data.amount.toBigInt(), UNIT);
+    const after = (await api.query.system.account(alice.address)).data.free.toBigInt();
+    assert.equal(after - before, UNIT);
+
+    // A browser wallet's signRaw signs <Bytes>payload</Bytes>: accepted too, and only the
+    // difference is paid.
+    const second = { channelId, cumulativeAmount: 3n * UNIT, nonce: 2 };
+    const wrapped = charlie.sign(u8aWrapBytes(voucherBytes(channelId, 3n * UNIT, 2)));
+    await signAndSendFinalized(api, api.tx.payments.claim(second, wrapped), dave, FINALIZE_TIMEOUT_MS);
+    const final = (await api.query.system.account(alice.address)).data.free.toBigInt();
+    assert.equal(final - after, 2n * UNIT);
+
+    // Replaying the first voucher is refused before it reaches a block.
+    const replay = await api.call.paymentsApi.checkVoucher(first, signature);
+    assert.ok(replay.isErr && replay.asErr.isNotNewer, `a replayed voucher checks as ${replay}`);
+
+    // Charlie asks to close: the challenge period starts.
+    const closing = await signAndSendFinalized(api, api.tx.payments.close(channelId), charlie, FINALIZE_TIMEOUT_MS);
+    const requested = closing.events.find(({ event }) => api.events.payments.CloseRequested.is(event));
+    assert.ok(requested, 'no payments.CloseRequested event');
+    assert.ok((await api.query.payments.channels(channelId)).unwrap().closesAt.isSome);
   });
 });
