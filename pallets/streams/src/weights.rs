@@ -1,7 +1,7 @@
 //! Weights for `pallet_streams`, measured by its benchmarks; do not edit by hand.
 //!
 //! Regenerate with `scripts/benchmark-pallets.sh` (frame-benchmarking-cli 64.0.0).
-//! Measured 2026-11-23 on AMD EPYC: 50 steps, 20 repeats, wasm execution
+//! Measured 2026-11-23 on Intel(R) Xeon(R) Processor: 50 steps, 20 repeats, wasm execution
 //! `Compiled`.
 
 #![cfg_attr(rustfmt, rustfmt_skip)]
@@ -35,13 +35,13 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// Storage: `Streams::Streams` (r:0 w:1)
 	/// Proof: `Streams::Streams` (`max_values`: None, `max_size`: Some(1002), added: 3477, mode: `MaxEncodedLen`)
 	fn register_stream() -> Weight {
 		// Proof size: measured `810`, estimated `4027` bytes.
-		// Minimum execution time: 53_860_000 picoseconds.
-		Weight::from_parts(59_148_000, 4027)
+		// Minimum execution time: 54_147_000 picoseconds.
+		Weight::from_parts(61_417_000, 4027)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
 	}
@@ -49,8 +49,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Streams::Streams` (`max_values`: None, `max_size`: Some(1002), added: 3477, mode: `MaxEncodedLen`)
 	fn update_stream() -> Weight {
 		// Proof size: measured `1338`, estimated `4467` bytes.
-		// Minimum execution time: 14_712_000 picoseconds.
-		Weight::from_parts(20_781_000, 4467)
+		// Minimum execution time: 16_172_000 picoseconds.
+		Weight::from_parts(20_083_000, 4467)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(1_u64))
 	}
@@ -60,8 +60,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Streams::LiveStreams` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	fn start_stream() -> Weight {
 		// Proof size: measured `1338`, estimated `4467` bytes.
-		// Minimum execution time: 15_313_000 picoseconds.
-		Weight::from_parts(19_789_000, 4467)
+		// Minimum execution time: 17_321_000 picoseconds.
+		Weight::from_parts(21_245_000, 4467)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -71,8 +71,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Streams::LiveStreams` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	fn end_stream() -> Weight {
 		// Proof size: measured `1375`, estimated `4467` bytes.
-		// Minimum execution time: 15_383_000 picoseconds.
-		Weight::from_parts(18_698_000, 4467)
+		// Minimum execution time: 16_886_000 picoseconds.
+		Weight::from_parts(20_154_000, 4467)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -87,14 +87,14 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Storage: `System::Account` (r:1 w:1)
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	/// Storage: `Balances::Holds` (r:1 w:1)
-	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(67), added: 2542, mode: `MaxEncodedLen`)
+	/// Proof: `Balances::Holds` (`max_values`: None, `max_size`: Some(85), added: 2560, mode: `MaxEncodedLen`)
 	/// The range of component `t` is `[0, 1000]`.
 	fn remove_stream(t: u32, ) -> Weight {
 		// Proof size: measured `2173 + t * (58 ±0)`, estimated `4467 + t * (2544 ±0)` bytes.
-		// Minimum execution time: 57_636_000 picoseconds.
-		Weight::from_parts(3_240_607, 4467)
-			// Standard error: 11_034
-			.saturating_add(Weight::from_parts(1_527_276, 0).saturating_mul(t.into()))
+		// Minimum execution time: 55_317_000 picoseconds.
+		Weight::from_parts(33_759_144, 4467)
+			// Standard error: 5_184
+			.saturating_add(Weight::from_parts(1_177_669, 0).saturating_mul(t.into()))
 			.saturating_add(T::DbWeight::get().reads(5_u64))
 			.saturating_add(T::DbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(T::DbWeight::get().writes(5_u64))
@@ -109,8 +109,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Streams::TokenCount` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	fn grant_access() -> Weight {
 		// Proof size: measured `1375`, estimated `4467` bytes.
-		// Minimum execution time: 18_257_000 picoseconds.
-		Weight::from_parts(24_447_000, 4467)
+		// Minimum execution time: 20_270_000 picoseconds.
+		Weight::from_parts(24_443_000, 4467)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -122,8 +122,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Streams::TokenCount` (`max_values`: None, `max_size`: Some(20), added: 2495, mode: `MaxEncodedLen`)
 	fn revoke_access() -> Weight {
 		// Proof size: measured `1511`, estimated `4467` bytes.
-		// Minimum execution time: 20_981_000 picoseconds.
-		Weight::from_parts(25_618_000, 4467)
+		// Minimum execution time: 23_015_000 picoseconds.
+		Weight::from_parts(26_247_000, 4467)
 			.saturating_add(T::DbWeight::get().reads(3_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -135,8 +135,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `System::Account` (`max_values`: None, `max_size`: Some(128), added: 2603, mode: `MaxEncodedLen`)
 	fn buy_access() -> Weight {
 		// Proof size: measured `1746`, estimated `6196` bytes.
-		// Minimum execution time: 56_074_000 picoseconds.
-		Weight::from_parts(61_833_000, 6196)
+		// Minimum execution time: 56_188_000 picoseconds.
+		Weight::from_parts(65_846_000, 6196)
 			.saturating_add(T::DbWeight::get().reads(4_u64))
 			.saturating_add(T::DbWeight::get().writes(3_u64))
 	}
@@ -146,8 +146,8 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 	/// Proof: `Streams::LiveStreams` (`max_values`: None, `max_size`: Some(16), added: 2491, mode: `MaxEncodedLen`)
 	fn force_end_stream() -> Weight {
 		// Proof size: measured `1375`, estimated `4467` bytes.
-		// Minimum execution time: 15_102_000 picoseconds.
-		Weight::from_parts(20_901_000, 4467)
+		// Minimum execution time: 16_810_000 picoseconds.
+		Weight::from_parts(20_624_000, 4467)
 			.saturating_add(T::DbWeight::get().reads(1_u64))
 			.saturating_add(T::DbWeight::get().writes(2_u64))
 	}
@@ -156,28 +156,28 @@ impl<T: frame_system::Config> WeightInfo for SubstrateWeight<T> {
 /// The same weights with ParityDB's database weights, for tests and tools without a runtime.
 impl WeightInfo for () {
 	fn register_stream() -> Weight {
-		Weight::from_parts(59_148_000, 4027)
+		Weight::from_parts(61_417_000, 4027)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
 	}
 	fn update_stream() -> Weight {
-		Weight::from_parts(20_781_000, 4467)
+		Weight::from_parts(20_083_000, 4467)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(1_u64))
 	}
 	fn start_stream() -> Weight {
-		Weight::from_parts(19_789_000, 4467)
+		Weight::from_parts(21_245_000, 4467)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn end_stream() -> Weight {
-		Weight::from_parts(18_698_000, 4467)
+		Weight::from_parts(20_154_000, 4467)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn remove_stream(t: u32, ) -> Weight {
-		Weight::from_parts(3_240_607, 4467)
-			.saturating_add(Weight::from_parts(1_527_276, 0).saturating_mul(t.into()))
+		Weight::from_parts(33_759_144, 4467)
+			.saturating_add(Weight::from_parts(1_177_669, 0).saturating_mul(t.into()))
 			.saturating_add(ParityDbWeight::get().reads(5_u64))
 			.saturating_add(ParityDbWeight::get().reads((1_u64).saturating_mul(t.into())))
 			.saturating_add(ParityDbWeight::get().writes(5_u64))
@@ -185,22 +185,22 @@ impl WeightInfo for () {
 			.saturating_add(Weight::from_parts(0, 2544).saturating_mul(t.into()))
 	}
 	fn grant_access() -> Weight {
-		Weight::from_parts(24_447_000, 4467)
+		Weight::from_parts(24_443_000, 4467)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn revoke_access() -> Weight {
-		Weight::from_parts(25_618_000, 4467)
+		Weight::from_parts(26_247_000, 4467)
 			.saturating_add(ParityDbWeight::get().reads(3_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
 	fn buy_access() -> Weight {
-		Weight::from_parts(61_833_000, 6196)
+		Weight::from_parts(65_846_000, 6196)
 			.saturating_add(ParityDbWeight::get().reads(4_u64))
 			.saturating_add(ParityDbWeight::get().writes(3_u64))
 	}
 	fn force_end_stream() -> Weight {
-		Weight::from_parts(20_901_000, 4467)
+		Weight::from_parts(20_624_000, 4467)
 			.saturating_add(ParityDbWeight::get().reads(1_u64))
 			.saturating_add(ParityDbWeight::get().writes(2_u64))
 	}
