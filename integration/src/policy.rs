@@ -1,0 +1,156 @@
+//! The chain as the streaming engine's gatekeeper.
+//!
+//! Publishers and viewers present a signed [statement](crate::statement) as their bearer token.
+//! The node checks it (signature, freshness, single use), then asks the runtime at the best
+//! block: a viewer through `StreamsApi::access`, a publisher by being the stream's creator while
+//! the stream has not ended.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pallet_streams_runtime_api::{AccessStatus, StreamStatus, StreamsApi};
+use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
+use sutantra_runtime::{apis::StreamInfo, opaque::Block, AccountId, BlockNumber};
+use sutantra_streaming::{AccessPolicy, Credentials, Decision, DenyStatus, StreamId};
+
+use crate::statement::{Purpose, StatementVerifier};
+
+/// Admits publishers and viewers as the chain says, at the best block.
+pub struct ChainPolicy<C> {
+	client: Arc<C>,
+	statements: StatementVerifier,
+}
+
+impl<C> ChainPolicy<C> {
+	/// A policy asking `client`'s runtime, checking statements with `statements`.
+	pub fn new(client: Arc<C>, statements: StatementVerifier) -> Self {
+		Self { client, statements }
+	}
+}
+
+impl<C> ChainPolicy<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: StreamsApi<Block, AccountId, StreamInfo, BlockNumber>,
+{
+	/// The account behind the credentials, or the refusal.
+	fn who(
+		&self,
+		stream: &StreamId,
+		credentials: &Credentials,
+		purpose: Purpose,
+	) -> Result<(u64, AccountId), Decision> {
+		let Ok(id) = stream.as_str().parse::<u64>() else {
+			return Err(Decision::deny(
+				DenyStatus::NotFound,
+				"no such stream: stream ids are the chain's numbers",
+			));
+		};
+		let Some(token) = credentials.token() else {
+			return Err(Decision::deny(
+				DenyStatus::Unauthorized,
+				"a signed statement is required as the bearer token (`sutantra-node stream token`)",
+			));
+		};
+		let account = self
+			.statements
+			.verify(token, id, purpose)
+			.map_err(|error| Decision::deny(DenyStatus::Unauthorized, error.to_string()))?;
+		Ok((id, account))
+	}
+
+	fn chain_unavailable(error: impl std::fmt::Display) -> Decision {
+		log::warn!(target: crate::LOG_TARGET, "asking the runtime about access failed: {error}");
+		Decision::deny(DenyStatus::Forbidden, "the node could not ask the chain; try again")
+	}
+}
+
+#[async_trait]
+impl<C> AccessPolicy for ChainPolicy<C>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
+	C::Api: StreamsApi<Block, AccountId, StreamInfo, BlockNumber>,
+{
+	async fn authorize_publisher(&self, stream: &StreamId, credentials: &Credentials) -> Decision {
+		let (id, account) = match self.who(stream, credentials, Purpose::Publish) {
+			Ok(who) => who,
+			Err(refusal) => return refusal,
+		};
+		let best = self.client.info().best_hash;
+		let info = match self.client.runtime_api().stream(best, id) {
+			Ok(info) => info,
+			Err(error) => return Self::chain_unavailable(error),
+		};
+		match info {
+			None => Decision::deny(DenyStatus::NotFound, format!("stream {id} is not registered")),
+			Some(info) if info.creator != account => Decision::deny(
+				DenyStatus::Forbidden,
+				format!("only stream {id}'s creator may publish it"),
+			),
+			Some(info) if info.status == StreamStatus::Ended => Decision::deny(
+				DenyStatus::Forbidden,
+				format!("stream {id} has ended; register a new one"),
+			),
+			Some(_) => Decision::Allow,
+		}
+	}
+
+	async fn authorize_viewer(&self, stream: &StreamId, credentials: &Credentials) -> Decision {
+		let (id, account) = match self.who(stream, credentials, Purpose::Watch) {
+			Ok(who) => who,
+			Err(refusal) => return refusal,
+		};
+		let best = self.client.info().best_hash;
+		match self.client.runtime_api().access(best, id, account) {
+			Ok(status) => decide(id, status),
+			Err(error) => Self::chain_unavailable(error),
+		}
+	}
+}
+
+/// The engine's answer to the chain's.
+pub fn decide(id: u64, status: AccessStatus<BlockNumber>) -> Decision {
+	match status {
+		AccessStatus::Allowed { .. } => Decision::Allow,
+		AccessStatus::NoAccess => Decision::deny(
+			DenyStatus::PaymentRequired,
+			format!("payment required: buy access to stream {id} or open a payment channel to its creator"),
+		),
+		AccessStatus::Expired { at } => Decision::deny(
+			DenyStatus::PaymentRequired,
+			format!("payment required: your access to stream {id} expired at block {at}"),
+		),
+		AccessStatus::StreamNotLive => {
+			Decision::deny(DenyStatus::Forbidden, format!("stream {id} is not live"))
+		},
+		AccessStatus::UnknownStream => {
+			Decision::deny(DenyStatus::NotFound, format!("stream {id} is not registered"))
+		},
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+	use pallet_streams_runtime_api::AccessSource;
+
+	fn status_of(decision: Decision) -> Option<u16> {
+		match decision {
+			Decision::Allow => None,
+			Decision::Deny { status, .. } => Some(status.code()),
+		}
+	}
+
+	#[test]
+	fn the_chains_answers_become_http_statuses() {
+		let allowed = AccessStatus::Allowed { until: Some(9), source: AccessSource::Channel };
+		assert_eq!(status_of(decide(1, allowed)), None);
+		assert_eq!(status_of(decide(1, AccessStatus::NoAccess)), Some(402));
+		assert_eq!(status_of(decide(1, AccessStatus::Expired { at: 5 })), Some(402));
+		assert_eq!(status_of(decide(1, AccessStatus::StreamNotLive)), Some(403));
+		assert_eq!(status_of(decide(1, AccessStatus::UnknownStream)), Some(404));
+		let Decision::Deny { reason, .. } = decide(3, AccessStatus::NoAccess) else { panic!() };
+		assert!(reason.starts_with("payment required"), "{reason}");
+	}
+}
