@@ -18,6 +18,9 @@ cat >&2 <<MSG
   JSON-RPC (WebSocket):  ws://127.0.0.1:${rpc_port}
   polkadot.js apps:      https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A${rpc_port}#/explorer
   Prometheus metrics:    http://127.0.0.1:9615/metrics
+  Streaming (WHIP/WHEP): http://127.0.0.1:8088/whip/<stream id>, http://127.0.0.1:8088/whep/<stream id>
+  Browser player:        http://127.0.0.1:8088/watch/<stream id>
+  (publishing and watching need a signed statement as the bearer token; see docs/streaming.md)
 
   Stop with Ctrl-C.
 

@@ -70,6 +70,89 @@ pub struct NodeRunCmd {
 	/// modes finalise each block at once and are meant for a single-node dev chain.
 	#[arg(long, default_value_t = Consensus::Aura)]
 	pub consensus: Consensus,
+
+	#[command(flatten)]
+	pub streaming: StreamingArgs,
+}
+
+/// The streaming server the node runs (WHIP for publishers, WHEP for viewers, WebRTC media).
+#[derive(Debug, Clone, clap::Args)]
+pub struct StreamingArgs {
+	/// Run no streaming server: a chain-only node.
+	#[arg(long)]
+	pub no_streaming: bool,
+
+	/// Where the WHIP/WHEP signalling server listens (HTTP).
+	#[arg(long, value_name = "ADDR", default_value_t = sutantra_streaming::config::DEFAULT_HTTP_ADDR)]
+	pub streaming_addr: std::net::SocketAddr,
+
+	/// The UDP ports WebRTC media uses, one per session: `FIRST-LAST`.
+	#[arg(long, value_name = "FIRST-LAST", default_value = "40000-40999",
+		value_parser = sutantra_streaming::config::parse_port_range)]
+	pub webrtc_ports: std::ops::RangeInclusive<u16>,
+
+	/// The local address WebRTC media binds to.
+	#[arg(long, value_name = "IP", default_value = "0.0.0.0")]
+	pub webrtc_bind_ip: std::net::IpAddr,
+
+	/// The public address to announce to peers, when the node is behind a 1:1 NAT.
+	#[arg(long, value_name = "IP")]
+	pub public_ip: Option<std::net::IpAddr>,
+
+	/// A STUN server for peers to find their public address, e.g. `stun:stun.example.org:3478`
+	/// (repeatable).
+	#[arg(long = "stun", value_name = "URL")]
+	pub stun_servers: Vec<String>,
+
+	/// A TURN relay for peers that cannot connect directly: `URL,USERNAME,CREDENTIAL`
+	/// (repeatable).
+	#[arg(long = "turn", value_name = "URL,USER,CREDENTIAL", value_parser = parse_turn)]
+	pub turn_servers: Vec<sutantra_streaming::TurnServer>,
+
+	/// How many streams the node serves at once.
+	#[arg(long, default_value_t = 100)]
+	pub max_streams: u32,
+
+	/// How many viewers one stream may have on this node.
+	#[arg(long, default_value_t = 500)]
+	pub max_viewers_per_stream: u32,
+
+	/// How old a signed access statement may be, in seconds.
+	#[arg(long, value_name = "SECONDS", default_value_t = 300)]
+	pub statement_max_age: u64,
+}
+
+impl StreamingArgs {
+	/// The engine's configuration, or `None` with `--no-streaming`.
+	pub fn config(&self) -> Option<sutantra_streaming::StreamingConfig> {
+		(!self.no_streaming).then(|| sutantra_streaming::StreamingConfig {
+			http_addr: self.streaming_addr,
+			udp_bind_ip: self.webrtc_bind_ip,
+			udp_ports: self.webrtc_ports.clone(),
+			public_ip: self.public_ip,
+			stun_servers: self.stun_servers.clone(),
+			turn_servers: self.turn_servers.clone(),
+			max_streams: self.max_streams,
+			max_viewers_per_stream: self.max_viewers_per_stream,
+			..Default::default()
+		})
+	}
+}
+
+fn parse_turn(text: &str) -> Result<sutantra_streaming::TurnServer, String> {
+	let mut parts = text.splitn(3, ',');
+	match (parts.next(), parts.next(), parts.next()) {
+		(Some(url), Some(username), Some(credential)) if !url.is_empty() => {
+			Ok(sutantra_streaming::TurnServer {
+				url: url.to_owned(),
+				username: username.to_owned(),
+				credential: credential.to_owned(),
+			})
+		},
+		_ => Err(format!(
+			"`{text}` is not URL,USERNAME,CREDENTIAL (e.g. turn:turn.example.org:3478,alice,secret)"
+		)),
+	}
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -173,6 +173,10 @@ pub fn run() -> sc_cli::Result<()> {
 		},
 		None => {
 			let consensus = cli.run.consensus;
+			let streaming = cli.run.streaming.config().map(|config| service::StreamingSettings {
+				config,
+				statement_max_age: std::time::Duration::from_secs(cli.run.streaming.statement_max_age),
+			});
 			let runner = cli.create_runner(&cli.run.base)?;
 			runner.run_node_until_exit(|config| async move {
 				if consensus != Consensus::Aura &&
@@ -184,11 +188,20 @@ pub fn run() -> sc_cli::Result<()> {
 					);
 				}
 				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p => service::new_full::<
-						sc_network::NetworkWorker<Block, <Block as sp_runtime::traits::Block>::Hash>,
-					>(config, consensus),
+					sc_network::config::NetworkBackendType::Libp2p => {
+						service::new_full::<
+							sc_network::NetworkWorker<
+								Block,
+								<Block as sp_runtime::traits::Block>::Hash,
+							>,
+						>(config, consensus, streaming)
+						.await
+					},
 					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(config, consensus)
+						service::new_full::<sc_network::Litep2pNetworkBackend>(
+							config, consensus, streaming,
+						)
+						.await
 					},
 				}
 				.map_err(sc_cli::Error::Service)

@@ -164,9 +164,10 @@ pub fn new_partial(config: &Configuration, consensus: Consensus) -> Result<Servi
 }
 
 /// Builds and starts a full node.
-pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
+pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 	config: Configuration,
 	consensus: Consensus,
+	streaming: Option<StreamingSettings>,
 ) -> Result<TaskManager, ServiceError> {
 	let sc_service::PartialComponents {
 		client,
@@ -250,6 +251,10 @@ pub fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Hash>>(
 			"offchain-worker",
 			offchain_workers.run(client.clone(), task_manager.spawn_handle()).boxed(),
 		);
+	}
+
+	if let Some(settings) = streaming {
+		start_streaming(&task_manager, client.clone(), genesis_hash, settings).await?;
 	}
 
 	let role = config.role;
@@ -442,5 +447,47 @@ fn spawn_sealing(
 		Consensus::Aura => return Err(ServiceError::Other("Aura does not seal blocks".into())),
 	};
 	task_manager.spawn_essential_handle().spawn_blocking("sealing", Some("block-authoring"), sealing);
+	Ok(())
+}
+
+/// How the node's streaming server runs.
+pub struct StreamingSettings {
+	/// The engine's configuration.
+	pub config: sutantra_streaming::StreamingConfig,
+	/// How old a signed access statement may be.
+	pub statement_max_age: Duration,
+}
+
+/// How far ahead of this node's clock a statement may be dated (clients' clocks drift).
+const STATEMENT_MAX_SKEW: Duration = Duration::from_secs(30);
+
+/// Starts the streaming engine, gated by the chain: publishers and viewers present signed
+/// statements, and the runtime says who may publish and watch.
+async fn start_streaming(
+	task_manager: &TaskManager,
+	client: Arc<FullClient>,
+	genesis_hash: <Block as BlockT>::Hash,
+	settings: StreamingSettings,
+) -> Result<(), ServiceError> {
+	use sutantra_integration::{policy::ChainPolicy, statement::StatementVerifier};
+
+	let addr = settings.config.http_addr;
+	let statements =
+		StatementVerifier::new(genesis_hash.as_ref(), settings.statement_max_age, STATEMENT_MAX_SKEW);
+	let policy = Arc::new(ChainPolicy::new(client, statements));
+	let (engine, mut events) = sutantra_streaming::Engine::start(settings.config, policy)
+		.await
+		.map_err(|error| {
+			ServiceError::Other(format!(
+				"the streaming server cannot start on {addr}: {error}; choose another address \
+				 with --streaming-addr, or run without streaming (--no-streaming)"
+			))
+		})?;
+	task_manager.spawn_handle().spawn("streaming-events", Some("streaming"), async move {
+		while let Some(event) = events.recv().await {
+			log::debug!(target: "sutantra::streaming", "{event:?}");
+		}
+		engine.shutdown().await;
+	});
 	Ok(())
 }

@@ -1,6 +1,9 @@
 //! Starts the real `sutantra-node` binary on free loopback ports with a temporary base path,
 //! and stops it the way an operator would (SIGINT), checking that it exits cleanly.
 
+// Each test binary uses a different part of this harness.
+#![allow(dead_code)]
+
 use std::{
 	collections::VecDeque,
 	future::Future,
@@ -23,6 +26,8 @@ pub struct TestNode {
 	child: Child,
 	pub ws_url: String,
 	pub prometheus_port: u16,
+	/// The streaming server's HTTP port (WHIP/WHEP) on 127.0.0.1.
+	pub streaming_port: u16,
 	log: Arc<Mutex<VecDeque<String>>>,
 	_base_path: tempfile::TempDir,
 }
@@ -36,7 +41,8 @@ impl TestNode {
 	/// Starts a one-validator dev node with the given extra arguments.
 	pub async fn start(extra_args: &[&str]) -> TestNode {
 		let base_path = tempfile::tempdir().unwrap();
-		let (rpc_port, p2p_port, prometheus_port) = (free_port(), free_port(), free_port());
+		let (rpc_port, p2p_port, prometheus_port, streaming_port) =
+			(free_port(), free_port(), free_port(), free_port());
 		let mut child = Command::new(env!("CARGO_BIN_EXE_sutantra-node"))
 			.args(["--dev", "--no-mdns", "--no-telemetry"])
 			.arg("--base-path")
@@ -44,6 +50,8 @@ impl TestNode {
 			.args(["--rpc-port", &rpc_port.to_string()])
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
 			.args(["--prometheus-port", &prometheus_port.to_string()])
+			.args(["--streaming-addr", &format!("127.0.0.1:{streaming_port}")])
+			.args(["--webrtc-bind-ip", "127.0.0.1"])
 			.args(extra_args)
 			.stdin(Stdio::null())
 			.stdout(Stdio::piped())
@@ -74,6 +82,7 @@ impl TestNode {
 			child,
 			ws_url: format!("ws://127.0.0.1:{rpc_port}"),
 			prometheus_port,
+			streaming_port,
 			log,
 			_base_path: base_path,
 		}

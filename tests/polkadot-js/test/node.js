@@ -155,7 +155,7 @@ async function connectOnce(url, timeoutMs) {
  */
 export async function startNode({ extraArgs = [] } = {}) {
   const binary = nodeBinary();
-  const [rpcPort, p2pPort, prometheusPort] = await freePorts(3);
+  const [rpcPort, p2pPort, prometheusPort, streamingPort] = await freePorts(4);
   const basePath = await mkdtemp(path.join(os.tmpdir(), 'sutantra-polkadot-js-'));
   const url = `ws://127.0.0.1:${rpcPort}`;
   const args = [
@@ -165,6 +165,8 @@ export async function startNode({ extraArgs = [] } = {}) {
     '--rpc-port', String(rpcPort),
     '--prometheus-port', String(prometheusPort),
     '--listen-addr', `/ip4/127.0.0.1/tcp/${p2pPort}`,
+    '--streaming-addr', `127.0.0.1:${streamingPort}`,
+    '--webrtc-bind-ip', '127.0.0.1',
     '--no-mdns',
     '--no-telemetry',
     // Keep every block's state, so reads at the genesis hash work however long the tests take
