@@ -1,11 +1,13 @@
 //! The bridge between Sutantra's chain and its streaming engine.
 //!
+//! - [`bridge`]: chain events become streaming commands (end a stream, drop a viewer);
 //! - [`policy`]: the engine's access gate, answered by the runtime at the best block;
 //! - [`statement`]: the signed statements publishers and viewers present as bearer tokens, and
 //!   their verification (signature, freshness, single use);
 //! - [`vouchers`]: payments in flight: local checks of viewers' vouchers and their durable
 //!   hand-off to the offchain worker.
 
+pub mod bridge;
 pub mod policy;
 pub mod statement;
 pub mod vouchers;

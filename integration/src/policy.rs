@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use pallet_streams_runtime_api::{AccessStatus, StreamStatus, StreamsApi};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
+use sp_core::crypto::Ss58Codec;
 use sutantra_runtime::{apis::StreamInfo, opaque::Block, AccountId, BlockNumber};
 use sutantra_streaming::{AccessPolicy, Credentials, Decision, DenyStatus, StreamId};
 
@@ -92,7 +93,7 @@ where
 				DenyStatus::Forbidden,
 				format!("stream {id} has ended; register a new one"),
 			),
-			Some(_) => Decision::Allow,
+			Some(_) => Decision::AllowAs(account.to_ss58check()),
 		}
 	}
 
@@ -102,8 +103,11 @@ where
 			Err(refusal) => return refusal,
 		};
 		let best = self.client.info().best_hash;
-		match self.client.runtime_api().access(best, id, account) {
-			Ok(status) => decide(id, status),
+		match self.client.runtime_api().access(best, id, account.clone()) {
+			Ok(status) => match decide(id, status) {
+				Decision::Allow => Decision::AllowAs(account.to_ss58check()),
+				refusal => refusal,
+			},
 			Err(error) => Self::chain_unavailable(error),
 		}
 	}
@@ -137,7 +141,7 @@ mod tests {
 
 	fn status_of(decision: Decision) -> Option<u16> {
 		match decision {
-			Decision::Allow => None,
+			Decision::Allow | Decision::AllowAs(_) => None,
 			Decision::Deny { status, .. } => Some(status.code()),
 		}
 	}

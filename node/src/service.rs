@@ -474,8 +474,8 @@ async fn start_streaming(
 	let addr = settings.config.http_addr;
 	let statements =
 		StatementVerifier::new(genesis_hash.as_ref(), settings.statement_max_age, STATEMENT_MAX_SKEW);
-	let policy = Arc::new(ChainPolicy::new(client, statements));
-	let (engine, mut events) = sutantra_streaming::Engine::start(settings.config, policy)
+	let policy = Arc::new(ChainPolicy::new(client.clone(), statements));
+	let (engine, events) = sutantra_streaming::Engine::start(settings.config, policy)
 		.await
 		.map_err(|error| {
 			ServiceError::Other(format!(
@@ -483,11 +483,7 @@ async fn start_streaming(
 				 with --streaming-addr, or run without streaming (--no-streaming)"
 			))
 		})?;
-	task_manager.spawn_handle().spawn("streaming-events", Some("streaming"), async move {
-		while let Some(event) = events.recv().await {
-			log::debug!(target: "sutantra::streaming", "{event:?}");
-		}
-		engine.shutdown().await;
-	});
+	let bridge = sutantra_integration::bridge::Bridge::<_, FullBackend>::new(client, engine);
+	task_manager.spawn_handle().spawn("streaming-bridge", Some("streaming"), bridge.run(events));
 	Ok(())
 }

@@ -113,7 +113,63 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	assert_eq!(status, 401, "{reason}");
 	assert!(reason.contains("already used"), "{reason}");
 
-	viewer.stop().await.unwrap();
-	publisher.stop().await.unwrap();
+	// Dave and Eve are granted access; Alice revokes Dave's: the node drops him at once.
+	let (eve, ferdie) = (Sr25519Keyring::Eve, Sr25519Keyring::Ferdie);
+	for guest in [dave, eve] {
+		let grant = RuntimeCall::Streams(pallet_streams::Call::grant_access {
+			stream_id: id,
+			viewer: guest.to_account_id().into(),
+			valid_until: None,
+		});
+		client.submit(&alice.pair(), grant, WaitFor::InBlock).await.unwrap();
+	}
+	let dave_viewer = watch(Some(token(&client, dave, id, Purpose::Watch))).await.unwrap();
+	let eve_viewer = watch(Some(token(&client, eve, id, Purpose::Watch))).await.unwrap();
+	dave_viewer.wait_for_frames(10, Duration::from_secs(30)).await.unwrap();
+	eve_viewer.wait_for_frames(10, Duration::from_secs(30)).await.unwrap();
+	let revoke = RuntimeCall::Streams(pallet_streams::Call::revoke_access {
+		stream_id: id,
+		viewer: dave.to_account_id().into(),
+	});
+	let revoked_at = std::time::Instant::now();
+	client.submit(&alice.pair(), revoke, WaitFor::InBlock).await.unwrap();
+	let reason = dave_viewer.wait_ended(Duration::from_secs(10)).await;
+	let cut_off = revoked_at.elapsed();
+	assert!(reason.as_deref().is_some_and(|r| r.contains("payment required")), "{reason:?}");
+	println!("revoked viewer cut off {} ms after the revoke was submitted", cut_off.as_millis());
+
+	// Bob asks to close his channel: it no longer pays for watching, and he is dropped.
+	let channel_id = client
+		.runtime_call::<Vec<(u64, sutantra_runtime::apis::Channel)>>(
+			"PaymentsApi_channels_of",
+			bob.to_account_id(),
+			None,
+			"Bob's channels",
+		)
+		.await
+		.unwrap()[0]
+		.0;
+	let close = RuntimeCall::Payments(pallet_payments::Call::close { channel_id });
+	client.submit(&bob.pair(), close, WaitFor::InBlock).await.unwrap();
+	let reason = viewer.wait_ended(Duration::from_secs(10)).await;
+	assert!(reason.as_deref().is_some_and(|r| r.contains("payment required")), "{reason:?}");
+	// Eve, whose access is untouched, still watches.
+	assert_eq!(eve_viewer.ended_reason(), None);
+	let before = eve_viewer.stats().frames;
+	let after = eve_viewer.wait_for_frames(before + 10, Duration::from_secs(30)).await.unwrap();
+	assert!(after.frames >= before + 10);
+
+	// Alice ends the stream on chain: every session of it closes.
+	let end = RuntimeCall::Streams(pallet_streams::Call::end_stream { stream_id: id });
+	client.submit(&alice.pair(), end, WaitFor::InBlock).await.unwrap();
+	let reason = eve_viewer.wait_ended(Duration::from_secs(10)).await;
+	assert!(reason.is_some(), "Eve's session did not end with the stream");
+	let (status, reason) = refusal(watch(Some(token(&client, ferdie, id, Purpose::Watch))).await);
+	assert!(status == 403 || status == 404, "{status}: {reason}");
+
+	for viewer in [viewer, dave_viewer, eve_viewer] {
+		let _ = viewer.stop().await;
+	}
+	let _ = publisher.stop().await;
 	node.stop().await;
 }

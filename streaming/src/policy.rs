@@ -26,6 +26,9 @@ impl Credentials {
 pub enum Decision {
 	/// Let the peer in.
 	Allow,
+	/// Let the peer in, as this principal (an account, a user name): the engine keeps it with
+	/// the session ([`crate::SessionInfo::principal`]) so its owner can act on that peer later.
+	AllowAs(String),
 	/// Refuse it: the client gets `status` and `reason`, and no media, ever.
 	Deny {
 		/// The HTTP status: 401 (who are you?), 402 (payment required), 403 (not allowed) or
@@ -42,10 +45,12 @@ impl Decision {
 		Decision::Deny { status, reason: reason.into() }
 	}
 
-	/// `Ok` for [`Decision::Allow`], the refusal the client gets otherwise.
-	pub(crate) fn allowed(self) -> crate::Result<()> {
+	/// `Ok` (with the principal, if the policy named one) for an admission, the refusal the
+	/// client gets otherwise.
+	pub(crate) fn allowed(self) -> crate::Result<Option<String>> {
 		match self {
-			Decision::Allow => Ok(()),
+			Decision::Allow => Ok(None),
+			Decision::AllowAs(principal) => Ok(Some(principal)),
 			Decision::Deny { status, reason } => {
 				Err(crate::Error::Denied { status: status.code(), reason })
 			},

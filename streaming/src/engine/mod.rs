@@ -75,6 +75,8 @@ pub struct SessionInfo {
 	pub stream: StreamId,
 	/// Publisher or viewer.
 	pub role: Role,
+	/// Who the access policy admitted (see [`crate::Decision::AllowAs`]).
+	pub principal: Option<String>,
 	/// Whether its peer connection is up.
 	pub connected: bool,
 	/// Seconds since the Unix epoch when it was created.
@@ -201,6 +203,7 @@ pub(crate) struct StreamEntry {
 pub(crate) struct SessionEntry {
 	pub(crate) stream: StreamId,
 	pub(crate) role: Role,
+	pub(crate) principal: Option<String>,
 	pub(crate) created_at: SystemTime,
 	pub(crate) peer: Option<Arc<dyn PeerConnection>>,
 	pub(crate) data_channel: Option<Arc<dyn DataChannel>>,
@@ -213,10 +216,11 @@ pub(crate) struct SessionEntry {
 }
 
 impl SessionEntry {
-	pub(crate) fn new(stream: StreamId, role: Role) -> Self {
+	pub(crate) fn new(stream: StreamId, role: Role, principal: Option<String>) -> Self {
 		Self {
 			stream,
 			role,
+			principal,
 			created_at: SystemTime::now(),
 			peer: None,
 			data_channel: None,
@@ -403,6 +407,7 @@ impl Engine {
 				session: *id,
 				stream: entry.stream.clone(),
 				role: entry.role,
+				principal: entry.principal.clone(),
 				connected: entry.connected,
 				created_at: unix_seconds(entry.created_at),
 			})

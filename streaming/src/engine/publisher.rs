@@ -34,7 +34,7 @@ pub(super) async fn publish(
 	credentials: Credentials,
 	offer: String,
 ) -> Result<Answer> {
-	inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?;
+	let principal = inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?;
 	let offer = parse_offer(offer)?;
 	let sent = offer.sent_kinds();
 	if sent.is_empty() {
@@ -63,7 +63,9 @@ pub(super) async fn publish(
 				keyframe_requests: None,
 			},
 		);
-		state.sessions.insert(session, SessionEntry::new(stream.clone(), Role::Publisher));
+		state
+			.sessions
+			.insert(session, SessionEntry::new(stream.clone(), Role::Publisher, principal));
 	}
 
 	let negotiated = negotiate(inner, session, offer, &sent).await;

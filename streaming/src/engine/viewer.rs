@@ -37,7 +37,7 @@ pub(super) async fn watch(
 	credentials: Credentials,
 	offer: String,
 ) -> Result<Answer> {
-	inner.policy.authorize_viewer(&stream, &credentials).await.allowed()?;
+	let principal = inner.policy.authorize_viewer(&stream, &credentials).await.allowed()?;
 	let offer = parse_offer(offer)?;
 
 	let session = SessionId::random();
@@ -60,7 +60,7 @@ pub(super) async fn watch(
 		}
 		entry.viewers.insert(session);
 		let tracks = entry.tracks.clone();
-		state.sessions.insert(session, SessionEntry::new(stream.clone(), Role::Viewer));
+		state.sessions.insert(session, SessionEntry::new(stream.clone(), Role::Viewer, principal));
 		tracks
 	};
 
