@@ -7,21 +7,54 @@
 //!   events (`CloseRequested`, `Claimed`, `ChannelClosed`, which can leave a viewer's channel
 //!   closing or drained) make it ask the runtime again, at that block, whether each affected
 //!   viewer may still watch; a viewer who may not is dropped with the chain's reason.
+//!
+//! It also runs the payments of viewers who watch on a payment channel: vouchers arriving on
+//! the `sutantra-pay` data channel are checked by the [`VoucherBook`] against the channel at the
+//! best block, stored durably, and answered (`ack` or `reject`). A viewer whose accepted
+//! payments fall more than [`WARN_BEHIND_SECS`] of the price behind the time watched is warned,
+//! and more than [`GRACE_SECS`] behind is dropped with "payment required".
 
-use std::{collections::HashSet, marker::PhantomData, sync::Arc};
+use std::{
+	collections::{HashMap, HashSet},
+	marker::PhantomData,
+	sync::Arc,
+	time::{Duration, Instant},
+};
 
 use futures::StreamExt;
 use pallet_payments_runtime_api::PaymentsApi;
 use pallet_streams_runtime_api::{AccessStatus, StreamsApi};
 use sc_client_api::{BlockchainEvents, StorageProvider};
 use sp_api::ProvideRuntimeApi;
+use sp_blockchain::HeaderBackend;
 use sp_core::{crypto::Ss58Codec, storage::StorageKey};
 use sutantra_runtime::{
 	apis::StreamInfo, opaque::Block, AccountId, Balance, BlockNumber, Hash, RuntimeEvent,
 };
-use sutantra_streaming::{Engine, EngineEvent, EngineEvents, Role, StreamId};
+use sutantra_streaming::{Engine, EngineEvent, EngineEvents, Role, SessionId, StreamId};
 
-use crate::{policy::decide, LOG_TARGET};
+use crate::{
+	policy::decide,
+	vouchers::{ChannelState, PayMessage, VoucherBook, VoucherStore},
+	LOG_TARGET,
+};
+
+/// A paying viewer is warned when its accepted payments are this many seconds of the price
+/// behind the time it has watched.
+pub const WARN_BEHIND_SECS: u64 = 10;
+/// ... and dropped at this many: the runtime's `AccessGraceSeconds`.
+pub const GRACE_SECS: u64 = 30;
+
+/// A viewer watching on a payment channel.
+struct Paying {
+	account: AccountId,
+	creator: AccountId,
+	price: Balance,
+	joined: Instant,
+	/// What this session's accepted vouchers added.
+	paid: Balance,
+	warned: bool,
+}
 
 /// What a block's events ask of the engine.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -76,16 +109,20 @@ impl Actions {
 }
 
 /// Follows the chain and the engine; runs until either ends.
-pub struct Bridge<C, B> {
+pub struct Bridge<C, B, V> {
 	client: Arc<C>,
 	engine: Engine,
+	book: VoucherBook<V>,
+	paying: HashMap<SessionId, Paying>,
 	_backend: PhantomData<B>,
 }
 
-impl<C, B> Bridge<C, B>
+impl<C, B, V> Bridge<C, B, V>
 where
 	B: sc_client_api::Backend<Block> + 'static,
+	V: VoucherStore,
 	C: ProvideRuntimeApi<Block>
+		+ HeaderBackend<Block>
 		+ BlockchainEvents<Block>
 		+ StorageProvider<Block, B>
 		+ Send
@@ -94,20 +131,22 @@ where
 	C::Api: StreamsApi<Block, AccountId, StreamInfo, BlockNumber>
 		+ PaymentsApi<Block, AccountId, Balance, BlockNumber, pallet_payments::VoucherSignature>,
 {
-	/// A bridge between `client`'s chain and `engine`.
-	pub fn new(client: Arc<C>, engine: Engine) -> Self {
-		Self { client, engine, _backend: PhantomData }
+	/// A bridge between `client`'s chain and `engine`, keeping vouchers in `book`.
+	pub fn new(client: Arc<C>, engine: Engine, book: VoucherBook<V>) -> Self {
+		Self { client, engine, book, paying: HashMap::new(), _backend: PhantomData }
 	}
 
 	/// Runs until the chain's import stream or the engine's events end.
-	pub async fn run(self, mut events: EngineEvents) {
+	pub async fn run(mut self, mut events: EngineEvents) {
 		let mut imports = self.client.import_notification_stream();
+		let mut ticks = tokio::time::interval(Duration::from_secs(1));
 		loop {
 			tokio::select! {
 				event = events.recv() => match event {
-					Some(event) => self.on_engine_event(event),
+					Some(event) => self.on_engine_event(event).await,
 					None => break,
 				},
+				_ = ticks.tick() => self.enforce_payment().await,
 				notification = imports.next() => match notification {
 					Some(block) if block.is_new_best => self.on_block(block.hash).await,
 					Some(_) => {},
@@ -118,8 +157,160 @@ where
 		self.engine.shutdown().await;
 	}
 
-	fn on_engine_event(&self, event: EngineEvent) {
+	async fn on_engine_event(&mut self, event: EngineEvent) {
 		log::debug!(target: LOG_TARGET, "{event:?}");
+		match event {
+			EngineEvent::ViewerJoined { stream, session } => self.on_viewer_joined(stream, session),
+			EngineEvent::ViewerLeft { session, .. } => {
+				self.paying.remove(&session);
+			},
+			EngineEvent::DataMessage { session, data, .. } => {
+				self.on_pay_message(session, &data).await
+			},
+			_ => {},
+		}
+	}
+
+	/// Notes a viewer who watches on a payment channel: from now on it must pay as it watches.
+	fn on_viewer_joined(&mut self, stream: StreamId, session: SessionId) {
+		let Ok(id) = stream.as_str().parse::<u64>() else { return };
+		let Some(account) = self
+			.engine
+			.sessions()
+			.into_iter()
+			.find(|info| info.session == session)
+			.and_then(|info| info.principal)
+			.and_then(|principal| AccountId::from_ss58check(&principal).ok())
+		else {
+			return;
+		};
+		let best = self.client.info().best_hash;
+		let api = self.client.runtime_api();
+		let (Ok(Some(info)), Ok(access)) =
+			(api.stream(best, id), api.access(best, id, account.clone()))
+		else {
+			return;
+		};
+		if let AccessStatus::Allowed { source: pallet_streams::AccessSource::Channel, .. } = access
+		{
+			self.paying.insert(
+				session,
+				Paying {
+					account,
+					creator: info.creator,
+					price: info.price_per_second,
+					joined: Instant::now(),
+					paid: 0,
+					warned: false,
+				},
+			);
+		}
+	}
+
+	/// A message on a viewer's `sutantra-pay` channel: a voucher to check and answer.
+	async fn on_pay_message(&mut self, session: SessionId, data: &[u8]) {
+		let message = serde_json::from_slice::<PayMessage>(data).ok();
+		let Some(signed) = message.as_ref().and_then(PayMessage::signed_voucher) else {
+			let reject = PayMessage::Reject {
+				channel_id: 0,
+				reason: "not a voucher message (see docs/payments.md)".into(),
+			};
+			self.reply(session, &reject).await;
+			return;
+		};
+		let channel_id = signed.voucher.channel_id;
+		let Some((viewer, creator)) = self
+			.paying
+			.get(&session)
+			.map(|p| (p.account.clone(), p.creator.clone()))
+			.or_else(|| self.viewer_of(session))
+		else {
+			return;
+		};
+		let best = self.client.info().best_hash;
+		let channel = match self.client.runtime_api().channel(best, channel_id) {
+			Ok(Some(channel)) => ChannelState {
+				closing: channel.closes_at.is_some(),
+				payer: channel.payer,
+				payee: channel.payee,
+				deposit: channel.deposit,
+				paid: channel.paid,
+				nonce: channel.nonce,
+			},
+			Ok(None) => {
+				let reason = format!("channel {channel_id} is not open on chain");
+				self.reply(session, &PayMessage::Reject { channel_id, reason }).await;
+				return;
+			},
+			Err(error) => {
+				log::warn!(target: LOG_TARGET, "reading channel {channel_id}: {error}");
+				return;
+			},
+		};
+		let answer = match self.book.accept(&signed, &channel, &viewer, &creator) {
+			Ok(accepted) => {
+				if let Some(paying) = self.paying.get_mut(&session) {
+					paying.paid = paying.paid.saturating_add(accepted.increase);
+				}
+				PayMessage::Ack { channel_id, accepted: accepted.total.to_string() }
+			},
+			Err(rejection) => PayMessage::Reject { channel_id, reason: rejection.to_string() },
+		};
+		self.reply(session, &answer).await;
+	}
+
+	/// The viewer's account and the stream's creator, for a session not paying by channel.
+	fn viewer_of(&self, session: SessionId) -> Option<(AccountId, AccountId)> {
+		let info = self.engine.sessions().into_iter().find(|info| info.session == session)?;
+		let account = AccountId::from_ss58check(info.principal.as_deref()?).ok()?;
+		let id = info.stream.as_str().parse::<u64>().ok()?;
+		let best = self.client.info().best_hash;
+		let stream = self.client.runtime_api().stream(best, id).ok()??;
+		Some((account, stream.creator))
+	}
+
+	async fn reply(&self, session: SessionId, message: &PayMessage) {
+		let Ok(bytes) = serde_json::to_vec(message) else { return };
+		if let Err(error) = self.engine.send_data(session, bytes.into()).await {
+			log::debug!(target: LOG_TARGET, "answering viewer {session}: {error}");
+		}
+	}
+
+	/// Warns, then drops, viewers whose payments fall behind the time they have watched.
+	async fn enforce_payment(&mut self) {
+		let mut late = Vec::new();
+		let mut warn = Vec::new();
+		for (session, paying) in &mut self.paying {
+			if paying.price == 0 {
+				continue;
+			}
+			let owed = paying.price.saturating_mul(paying.joined.elapsed().as_secs().into());
+			let behind = owed.saturating_sub(paying.paid);
+			if behind > paying.price.saturating_mul(GRACE_SECS.into()) {
+				late.push(*session);
+			} else if behind > paying.price.saturating_mul(WARN_BEHIND_SECS.into())
+				&& !paying.warned
+			{
+				paying.warned = true;
+				warn.push(*session);
+			} else if behind <= paying.price.saturating_mul(WARN_BEHIND_SECS.into()) {
+				paying.warned = false;
+			}
+		}
+		for session in warn {
+			let reason = format!(
+				"payment is more than {WARN_BEHIND_SECS} s behind; send a voucher within {} s or be disconnected",
+				GRACE_SECS - WARN_BEHIND_SECS
+			);
+			self.reply(session, &PayMessage::Warning { reason }).await;
+		}
+		for session in late {
+			self.paying.remove(&session);
+			let reason = format!("payment required: vouchers fell more than {GRACE_SECS} s behind");
+			if let Err(error) = self.engine.drop_viewer(session, &reason).await {
+				log::debug!(target: LOG_TARGET, "dropping viewer {session}: {error}");
+			}
+		}
 	}
 
 	async fn on_block(&self, hash: Hash) {

@@ -149,6 +149,86 @@ impl<S: VoucherStore> VoucherBook<S> {
 	}
 }
 
+/// The node's offchain persistent storage, where the payments pallet's offchain worker reads.
+#[derive(Clone)]
+pub struct OffchainVoucherStore<S>(pub S);
+
+impl<S: sp_core::offchain::OffchainStorage> VoucherStore for OffchainVoucherStore<S> {
+	fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+		self.0.get(sp_core::offchain::STORAGE_PREFIX, key)
+	}
+
+	fn set(&self, key: &[u8], value: &[u8]) {
+		self.0.clone().set(sp_core::offchain::STORAGE_PREFIX, key, value)
+	}
+}
+
+/// A message on the `sutantra-pay` data channel, either way. JSON; amounts are decimal strings
+/// (they do not fit a JavaScript number).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PayMessage {
+	/// Viewer to node: a voucher and the payer's signature (hex, 64 bytes).
+	Voucher {
+		/// The channel it draws on.
+		channel_id: ChannelId,
+		/// The cumulative amount, in plancks.
+		amount: String,
+		/// The voucher's nonce.
+		nonce: u64,
+		/// The payer's sr25519 signature over the voucher payload, `0x`-prefixed hex.
+		signature: String,
+	},
+	/// Node to viewer: the voucher was accepted; `accepted` is the channel's accepted total.
+	Ack {
+		/// The channel.
+		channel_id: ChannelId,
+		/// Everything accepted on the channel, in plancks.
+		accepted: String,
+	},
+	/// Node to viewer: the voucher was refused, and why.
+	Reject {
+		/// The channel.
+		channel_id: ChannelId,
+		/// What was wrong and what to do.
+		reason: String,
+	},
+	/// Node to viewer: payment is falling behind; the viewer will be dropped if it does not
+	/// catch up.
+	Warning {
+		/// What to do.
+		reason: String,
+	},
+}
+
+impl PayMessage {
+	/// The voucher this message carries, if it is a well-formed voucher message.
+	pub fn signed_voucher(&self) -> Option<SignedVoucher<Balance>> {
+		let PayMessage::Voucher { channel_id, amount, nonce, signature } = self else {
+			return None;
+		};
+		let cumulative_amount: Balance = amount.parse().ok()?;
+		let bytes = hex::decode(signature.trim_start_matches("0x")).ok()?;
+		let raw: [u8; 64] = bytes.try_into().ok()?;
+		Some(SignedVoucher {
+			voucher: Voucher { channel_id: *channel_id, cumulative_amount, nonce: *nonce },
+			signature: sutantra_payments_primitives::VoucherSignature(
+				sp_core::sr25519::Signature::from_raw(raw),
+			),
+		})
+	}
+
+	/// The voucher message for `signed`.
+	pub fn voucher(signed: &SignedVoucher<Balance>) -> Self {
+		PayMessage::Voucher {
+			channel_id: signed.voucher.channel_id,
+			amount: signed.voucher.cumulative_amount.to_string(),
+			nonce: signed.voucher.nonce,
+			signature: format!("0x{}", hex::encode(signed.signature.0 .0)),
+		}
+	}
+}
+
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -213,6 +293,17 @@ mod tests {
 			restarted.accept(&signed("Bob", 500, 4), &channel(), &id("Bob"), &id("Alice")),
 			Ok(Accepted { total: 500, increase: 100 })
 		);
+	}
+
+	#[test]
+	fn voucher_messages_round_trip_as_json() {
+		let signed = signed("Bob", 150, 2);
+		let json = serde_json::to_string(&PayMessage::voucher(&signed)).unwrap();
+		assert!(json.starts_with(r#"{"type":"voucher","channel_id":9,"amount":"150","nonce":2,"#));
+		let back: PayMessage = serde_json::from_str(&json).unwrap();
+		assert_eq!(back.signed_voucher(), Some(signed));
+		let bad = r#"{"type":"voucher","channel_id":9,"amount":"x","nonce":2,"signature":"0x00"}"#;
+		assert_eq!(serde_json::from_str::<PayMessage>(bad).unwrap().signed_voucher(), None);
 	}
 
 	#[test]

@@ -254,7 +254,10 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 	}
 
 	if let Some(settings) = streaming {
-		start_streaming(&task_manager, client.clone(), genesis_hash, settings).await?;
+		let offchain = backend.offchain_storage().ok_or_else(|| {
+			ServiceError::Other("streaming needs the offchain database, which is missing".into())
+		})?;
+		start_streaming(&task_manager, client.clone(), offchain, genesis_hash, settings).await?;
 	}
 
 	let role = config.role;
@@ -466,10 +469,15 @@ const STATEMENT_MAX_SKEW: Duration = Duration::from_secs(30);
 async fn start_streaming(
 	task_manager: &TaskManager,
 	client: Arc<FullClient>,
+	offchain: <FullBackend as Backend<Block>>::OffchainStorage,
 	genesis_hash: <Block as BlockT>::Hash,
 	settings: StreamingSettings,
 ) -> Result<(), ServiceError> {
-	use sutantra_integration::{policy::ChainPolicy, statement::StatementVerifier};
+	use sutantra_integration::{
+		policy::ChainPolicy,
+		statement::StatementVerifier,
+		vouchers::{OffchainVoucherStore, VoucherBook},
+	};
 
 	let addr = settings.config.http_addr;
 	let statements =
@@ -483,7 +491,8 @@ async fn start_streaming(
 				 with --streaming-addr, or run without streaming (--no-streaming)"
 			))
 		})?;
-	let bridge = sutantra_integration::bridge::Bridge::<_, FullBackend>::new(client, engine);
+	let book = VoucherBook::new(genesis_hash.as_ref(), OffchainVoucherStore(offchain));
+	let bridge = sutantra_integration::bridge::Bridge::<_, FullBackend, _>::new(client, engine, book);
 	task_manager.spawn_handle().spawn("streaming-bridge", Some("streaming"), bridge.run(events));
 	Ok(())
 }

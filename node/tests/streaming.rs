@@ -173,3 +173,117 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	let _ = publisher.stop().await;
 	node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
+	use pallet_payments::{SignedVoucher, Voucher};
+	use sutantra_integration::vouchers::PayMessage;
+	use sutantra_payments_primitives::sign_voucher;
+
+	// A block every 500 ms: the offchain worker looks for vouchers to claim in each.
+	let mut node = TestNode::start(&["--consensus", "manual-seal-500"]).await;
+	let client = node.client().await;
+	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
+	let base = format!("http://127.0.0.1:{}", node.streaming_port);
+	let price = UNIT / 100;
+
+	let register = RuntimeCall::Streams(pallet_streams::Call::register_stream {
+		title: b"paid".to_vec(),
+		description: vec![],
+		price_per_second: price,
+		max_viewers: 0,
+	});
+	let included = client.submit(&alice.pair(), register, WaitFor::InBlock).await.unwrap();
+	let id = included
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::Streams(pallet_streams::Event::StreamRegistered { stream_id, .. }) => {
+				Some(*stream_id)
+			},
+			_ => None,
+		})
+		.unwrap();
+	let start = RuntimeCall::Streams(pallet_streams::Call::start_stream { stream_id: id });
+	client.submit(&alice.pair(), start, WaitFor::InBlock).await.unwrap();
+	let publisher = Publisher::start(PublishOptions {
+		endpoint: format!("{base}/whip/{id}"),
+		token: Some(token(&client, alice, id, Purpose::Publish)),
+		file: fixture(),
+		looped: true,
+	})
+	.await
+	.unwrap();
+
+	let open = RuntimeCall::Payments(pallet_payments::Call::open_channel {
+		payee: alice.to_account_id().into(),
+		stream_id: Some(id),
+		deposit: 10 * UNIT,
+	});
+	let included = client.submit(&bob.pair(), open, WaitFor::InBlock).await.unwrap();
+	let channel_id = included
+		.events
+		.iter()
+		.find_map(|event| match event {
+			RuntimeEvent::Payments(pallet_payments::Event::ChannelOpened { channel_id, .. }) => {
+				Some(*channel_id)
+			},
+			_ => None,
+		})
+		.unwrap();
+	let alice_before = client.free_balance(&alice.to_account_id()).await.unwrap();
+
+	// Bob watches for 20 s, paying every 2 s for the time watched plus 2 s ahead.
+	let mut viewer = Viewer::connect(WatchOptions {
+		endpoint: format!("{base}/whep/{id}"),
+		token: Some(token(&client, bob, id, Purpose::Watch)),
+		output: None,
+	})
+	.await
+	.unwrap();
+	let genesis = client.genesis_hash();
+	let started = std::time::Instant::now();
+	let mut accepted = 0u128;
+	for nonce in 1..=10u64 {
+		let seconds = started.elapsed().as_secs() as u128 + 2;
+		let voucher = Voucher { channel_id, cumulative_amount: price * seconds, nonce };
+		let signed = SignedVoucher {
+			voucher,
+			signature: sign_voucher(&bob.pair(), genesis.as_ref(), &voucher),
+		};
+		let message = serde_json::to_vec(&PayMessage::voucher(&signed)).unwrap();
+		viewer.send(&message).await.unwrap();
+		let answer = tokio::time::timeout(Duration::from_secs(10), viewer.next_message())
+			.await
+			.expect("the node answers a voucher")
+			.expect("the data channel is open");
+		match serde_json::from_slice::<PayMessage>(&answer).unwrap() {
+			PayMessage::Ack { accepted: total, .. } => {
+				accepted = total.parse().unwrap();
+				assert_eq!(accepted, voucher.cumulative_amount);
+			},
+			other => panic!("voucher {nonce} was not accepted: {other:?}"),
+		}
+		tokio::time::sleep(Duration::from_secs(2)).await;
+	}
+	let stats = viewer.stats();
+	assert!(stats.frames > 100, "{stats:?}");
+	assert_eq!(viewer.ended_reason(), None, "a paying viewer keeps watching");
+
+	// The offchain worker claims what the node accepted: Alice is paid exactly that.
+	let deadline = std::time::Instant::now() + Duration::from_secs(30);
+	loop {
+		let paid = client.free_balance(&alice.to_account_id()).await.unwrap() - alice_before;
+		if paid == accepted {
+			break;
+		}
+		assert!(paid <= accepted, "Alice was paid {paid}, more than the {accepted} accepted");
+		assert!(std::time::Instant::now() < deadline, "only {paid} of {accepted} was claimed");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
+	println!("Bob's vouchers accepted {accepted}; Alice was paid exactly that on chain");
+
+	viewer.stop().await.unwrap();
+	publisher.stop().await.unwrap();
+	node.stop().await;
+}
