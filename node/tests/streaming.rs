@@ -11,7 +11,7 @@ use sutantra_integration::statement::{Purpose, Statement};
 use sutantra_node::chain_client::{ChainClient, WaitFor};
 use sutantra_runtime::{RuntimeCall, RuntimeEvent, UNIT};
 use sutantra_streaming::{
-	client::{Publisher, PublishOptions, Viewer, WatchOptions},
+	client::{PublishOptions, Publisher, Viewer, WatchOptions},
 	Error,
 };
 
@@ -22,7 +22,8 @@ fn fixture() -> PathBuf {
 
 /// A fresh statement by `who` to `purpose` stream `id`, as a bearer token.
 fn token(client: &ChainClient, who: Sr25519Keyring, id: u64, purpose: Purpose) -> String {
-	Statement::new(who.to_account_id(), id, purpose).sign(&who.pair(), client.genesis_hash().as_ref())
+	Statement::new(who.to_account_id(), id, purpose)
+		.sign(&who.pair(), client.genesis_hash().as_ref())
 }
 
 /// The status a refused connection got.
@@ -38,12 +39,8 @@ fn refusal<T>(result: sutantra_streaming::Result<T>) -> (u16, String) {
 async fn the_chain_decides_who_publishes_and_who_watches() {
 	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
 	let client = node.client().await;
-	let (alice, bob, charlie, dave) = (
-		Sr25519Keyring::Alice,
-		Sr25519Keyring::Bob,
-		Sr25519Keyring::Charlie,
-		Sr25519Keyring::Dave,
-	);
+	let (alice, bob, charlie, dave) =
+		(Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie, Sr25519Keyring::Dave);
 	let base = format!("http://127.0.0.1:{}", node.streaming_port);
 
 	// Alice registers and starts a paid stream.
@@ -58,9 +55,9 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 		.events
 		.iter()
 		.find_map(|event| match event {
-			RuntimeEvent::Streams(pallet_streams::Event::StreamRegistered { stream_id, .. }) => {
-				Some(*stream_id)
-			},
+			RuntimeEvent::Streams(pallet_streams::Event::StreamRegistered {
+				stream_id, ..
+			}) => Some(*stream_id),
 			_ => None,
 		})
 		.expect("a StreamRegistered event");
@@ -198,9 +195,9 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 		.events
 		.iter()
 		.find_map(|event| match event {
-			RuntimeEvent::Streams(pallet_streams::Event::StreamRegistered { stream_id, .. }) => {
-				Some(*stream_id)
-			},
+			RuntimeEvent::Streams(pallet_streams::Event::StreamRegistered {
+				stream_id, ..
+			}) => Some(*stream_id),
 			_ => None,
 		})
 		.unwrap();
@@ -225,9 +222,9 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 		.events
 		.iter()
 		.find_map(|event| match event {
-			RuntimeEvent::Payments(pallet_payments::Event::ChannelOpened { channel_id, .. }) => {
-				Some(*channel_id)
-			},
+			RuntimeEvent::Payments(pallet_payments::Event::ChannelOpened {
+				channel_id, ..
+			}) => Some(*channel_id),
 			_ => None,
 		})
 		.unwrap();
@@ -285,5 +282,97 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 
 	viewer.stop().await.unwrap();
 	publisher.stop().await.unwrap();
+	node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
+	use pallet_payments::{SignedVoucher, Voucher};
+	use sutantra_integration::vouchers::PayMessage;
+	use sutantra_payments_primitives::sign_voucher;
+
+	// The offchain worker is off, so nothing is claimed before the crash.
+	let mut node =
+		TestNode::start(&["--consensus", "manual-seal-500", "--offchain-worker", "never"]).await;
+	let client = node.client().await;
+	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
+	let base = format!("http://127.0.0.1:{}", node.streaming_port);
+	let price = UNIT / 100;
+	let register = RuntimeCall::Streams(pallet_streams::Call::register_stream {
+		title: b"crash".to_vec(),
+		description: vec![],
+		price_per_second: price,
+		max_viewers: 0,
+	});
+	client.submit(&alice.pair(), register, WaitFor::InBlock).await.unwrap();
+	let id = 0;
+	let start = RuntimeCall::Streams(pallet_streams::Call::start_stream { stream_id: id });
+	client.submit(&alice.pair(), start, WaitFor::InBlock).await.unwrap();
+	let publisher = Publisher::start(PublishOptions {
+		endpoint: format!("{base}/whip/{id}"),
+		token: Some(token(&client, alice, id, Purpose::Publish)),
+		file: fixture(),
+		looped: true,
+	})
+	.await
+	.unwrap();
+	let open = RuntimeCall::Payments(pallet_payments::Call::open_channel {
+		payee: alice.to_account_id().into(),
+		stream_id: None,
+		deposit: 10 * UNIT,
+	});
+	client.submit(&bob.pair(), open, WaitFor::InBlock).await.unwrap();
+	let channel_id = 0;
+	let alice_before = client.free_balance(&alice.to_account_id()).await.unwrap();
+
+	let mut viewer = Viewer::connect(WatchOptions {
+		endpoint: format!("{base}/whep/{id}"),
+		token: Some(token(&client, bob, id, Purpose::Watch)),
+		output: None,
+	})
+	.await
+	.unwrap();
+	let genesis = client.genesis_hash();
+	let mut accepted = 0;
+	for nonce in 1..=3u64 {
+		let voucher = Voucher { channel_id, cumulative_amount: price * 5 * nonce as u128, nonce };
+		let signed = SignedVoucher {
+			voucher,
+			signature: sign_voucher(&bob.pair(), genesis.as_ref(), &voucher),
+		};
+		viewer.send(&serde_json::to_vec(&PayMessage::voucher(&signed)).unwrap()).await.unwrap();
+		let answer = tokio::time::timeout(Duration::from_secs(10), viewer.next_message())
+			.await
+			.unwrap()
+			.unwrap();
+		let PayMessage::Ack { accepted: total, .. } = serde_json::from_slice(&answer).unwrap()
+		else {
+			panic!("voucher {nonce} was not accepted");
+		};
+		accepted = total.parse::<u128>().unwrap();
+	}
+	assert_eq!(accepted, price * 15);
+	drop(client);
+	viewer.abandon().await;
+	publisher.abandon().await;
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	assert_eq!(
+		node.client().await.free_balance(&alice.to_account_id()).await.unwrap(),
+		alice_before,
+		"nothing was claimed before the crash"
+	);
+
+	// SIGKILL, then the node comes back with its offchain worker: the claim still lands.
+	let mut node = node.crash_and_restart(&["--consensus", "manual-seal-500"]).await;
+	let client = node.client().await;
+	let deadline = std::time::Instant::now() + Duration::from_secs(30);
+	loop {
+		let paid = client.free_balance(&alice.to_account_id()).await.unwrap() - alice_before;
+		if paid == accepted {
+			break;
+		}
+		assert!(std::time::Instant::now() < deadline, "only {paid} of {accepted} was claimed");
+		tokio::time::sleep(Duration::from_millis(500)).await;
+	}
 	node.stop().await;
 }

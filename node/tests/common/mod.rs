@@ -28,6 +28,7 @@ pub struct TestNode {
 	pub prometheus_port: u16,
 	/// The streaming server's HTTP port (WHIP/WHEP) on 127.0.0.1.
 	pub streaming_port: u16,
+	p2p_port: u16,
 	log: Arc<Mutex<VecDeque<String>>>,
 	_base_path: tempfile::TempDir,
 }
@@ -40,9 +41,25 @@ pub fn free_port() -> u16 {
 impl TestNode {
 	/// Starts a one-validator dev node with the given extra arguments.
 	pub async fn start(extra_args: &[&str]) -> TestNode {
-		let base_path = tempfile::tempdir().unwrap();
-		let (rpc_port, p2p_port, prometheus_port, streaming_port) =
-			(free_port(), free_port(), free_port(), free_port());
+		let ports = (free_port(), free_port(), free_port(), free_port());
+		Self::start_at(tempfile::tempdir().unwrap(), ports, extra_args).await
+	}
+
+	/// Kills the node with SIGKILL (no chance to shut down cleanly), then starts it again on
+	/// the same database and ports with `extra_args`.
+	pub async fn crash_and_restart(mut self, extra_args: &[&str]) -> TestNode {
+		self.child.kill().await.expect("the node can be killed");
+		let rpc_port: u16 = self.ws_url.rsplit(':').next().unwrap().parse().unwrap();
+		let ports = (rpc_port, self.p2p_port, self.prometheus_port, self.streaming_port);
+		let base_path = std::mem::replace(&mut self._base_path, tempfile::tempdir().unwrap());
+		Self::start_at(base_path, ports, extra_args).await
+	}
+
+	async fn start_at(
+		base_path: tempfile::TempDir,
+		(rpc_port, p2p_port, prometheus_port, streaming_port): (u16, u16, u16, u16),
+		extra_args: &[&str],
+	) -> TestNode {
 		let mut child = Command::new(env!("CARGO_BIN_EXE_sutantra-node"))
 			.args(["--dev", "--no-mdns", "--no-telemetry"])
 			.arg("--base-path")
@@ -83,6 +100,7 @@ impl TestNode {
 			ws_url: format!("ws://127.0.0.1:{rpc_port}"),
 			prometheus_port,
 			streaming_port,
+			p2p_port,
 			log,
 			_base_path: base_path,
 		}
