@@ -114,6 +114,9 @@ pub struct Bridge<C, B, V> {
 	engine: Engine,
 	book: VoucherBook<V>,
 	paying: HashMap<SessionId, Paying>,
+	metrics: Option<crate::metrics::Metrics>,
+	/// Payload bytes last seen per viewer session, to count what was sent since.
+	bytes_seen: HashMap<SessionId, u64>,
 	_backend: PhantomData<B>,
 }
 
@@ -132,8 +135,38 @@ where
 		+ PaymentsApi<Block, AccountId, Balance, BlockNumber, pallet_payments::VoucherSignature>,
 {
 	/// A bridge between `client`'s chain and `engine`, keeping vouchers in `book`.
-	pub fn new(client: Arc<C>, engine: Engine, book: VoucherBook<V>) -> Self {
-		Self { client, engine, book, paying: HashMap::new(), _backend: PhantomData }
+	pub fn new(
+		client: Arc<C>,
+		engine: Engine,
+		book: VoucherBook<V>,
+		metrics: Option<crate::metrics::Metrics>,
+	) -> Self {
+		Self {
+			client,
+			engine,
+			book,
+			paying: HashMap::new(),
+			metrics,
+			bytes_seen: HashMap::new(),
+			_backend: PhantomData,
+		}
+	}
+
+	/// Brings the streaming gauges and the bytes-sent counter up to date.
+	async fn update_metrics(&mut self) {
+		let Some(metrics) = self.metrics.clone() else { return };
+		metrics.live_streams.set(self.engine.live_streams().len() as u64);
+		let viewers: Vec<_> =
+			self.engine.sessions().into_iter().filter(|s| s.role == Role::Viewer).collect();
+		metrics.viewers.set(viewers.len() as u64);
+		let mut seen = HashMap::new();
+		for viewer in viewers {
+			let Ok(stats) = self.engine.session_stats(viewer.session).await else { continue };
+			let before = self.bytes_seen.get(&viewer.session).copied().unwrap_or(0);
+			metrics.bytes_sent.inc_by(stats.payload_bytes.saturating_sub(before));
+			seen.insert(viewer.session, stats.payload_bytes);
+		}
+		self.bytes_seen = seen;
 	}
 
 	/// Runs until the chain's import stream or the engine's events end.
@@ -146,7 +179,10 @@ where
 					Some(event) => self.on_engine_event(event).await,
 					None => break,
 				},
-				_ = ticks.tick() => self.enforce_payment().await,
+				_ = ticks.tick() => {
+					self.enforce_payment().await;
+					self.update_metrics().await;
+				},
 				notification = imports.next() => match notification {
 					Some(block) if block.is_new_best => self.on_block(block.hash).await,
 					Some(_) => {},
@@ -249,12 +285,21 @@ where
 		};
 		let answer = match self.book.accept(&signed, &channel, &viewer, &creator) {
 			Ok(accepted) => {
+				if let Some(metrics) = &self.metrics {
+					metrics.vouchers_accepted.inc();
+					metrics.amount_accepted.inc_by(accepted.increase as f64);
+				}
 				if let Some(paying) = self.paying.get_mut(&session) {
 					paying.paid = paying.paid.saturating_add(accepted.increase);
 				}
 				PayMessage::Ack { channel_id, accepted: accepted.total.to_string() }
 			},
-			Err(rejection) => PayMessage::Reject { channel_id, reason: rejection.to_string() },
+			Err(rejection) => {
+				if let Some(metrics) = &self.metrics {
+					metrics.vouchers_rejected.with_label_values(&[rejection.label()]).inc();
+				}
+				PayMessage::Reject { channel_id, reason: rejection.to_string() }
+			},
 		};
 		self.reply(session, &answer).await;
 	}
@@ -321,6 +366,15 @@ where
 				return;
 			},
 		};
+		if let Some(metrics) = &self.metrics {
+			let claims = events
+				.iter()
+				.filter(|e| {
+					matches!(e, RuntimeEvent::Payments(pallet_payments::Event::Claimed { .. }))
+				})
+				.count();
+			metrics.claims.inc_by(claims as u64);
+		}
 		let actions = Actions::from_events(&events);
 		if actions.is_empty() {
 			return;

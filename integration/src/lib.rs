@@ -1,6 +1,7 @@
 //! The bridge between Sutantra's chain and its streaming engine.
 //!
 //! - [`bridge`]: chain events become streaming commands (end a stream, drop a viewer);
+//! - [`metrics`]: the bridge's figures on the node's Prometheus registry;
 //! - [`policy`]: the engine's access gate, answered by the runtime at the best block;
 //! - [`statement`]: the signed statements publishers and viewers present as bearer tokens, and
 //!   their verification (signature, freshness, single use);
@@ -8,6 +9,7 @@
 //!   hand-off to the offchain worker.
 
 pub mod bridge;
+pub mod metrics;
 pub mod policy;
 pub mod statement;
 pub mod vouchers;

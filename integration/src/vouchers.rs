@@ -68,6 +68,21 @@ pub enum Rejection {
 	Closing(ChannelId),
 }
 
+impl Rejection {
+	/// A short label for metrics.
+	pub fn label(&self) -> &'static str {
+		match self {
+			Self::UnknownChannel(_) => "unknown_channel",
+			Self::WrongPayee(_) => "wrong_payee",
+			Self::WrongPayer(_) => "wrong_payer",
+			Self::BadSignature => "bad_signature",
+			Self::NotNewer { .. } => "not_newer",
+			Self::ExceedsDeposit(_) => "exceeds_deposit",
+			Self::Closing(_) => "closing",
+		}
+	}
+}
+
 /// Where accepted vouchers are kept durably: the node's offchain persistent storage in
 /// production, memory in tests.
 pub trait VoucherStore: Send + Sync {

@@ -257,7 +257,15 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 		let offchain = backend.offchain_storage().ok_or_else(|| {
 			ServiceError::Other("streaming needs the offchain database, which is missing".into())
 		})?;
-		start_streaming(&task_manager, client.clone(), offchain, genesis_hash, settings).await?;
+		let metrics = match config.prometheus_registry() {
+			Some(registry) => Some(
+				sutantra_integration::metrics::Metrics::register(registry)
+					.map_err(|error| ServiceError::Other(format!("streaming metrics: {error}")))?,
+			),
+			None => None,
+		};
+		start_streaming(&task_manager, client.clone(), offchain, genesis_hash, settings, metrics)
+			.await?;
 	}
 
 	let role = config.role;
@@ -472,6 +480,7 @@ async fn start_streaming(
 	offchain: <FullBackend as Backend<Block>>::OffchainStorage,
 	genesis_hash: <Block as BlockT>::Hash,
 	settings: StreamingSettings,
+	metrics: Option<sutantra_integration::metrics::Metrics>,
 ) -> Result<(), ServiceError> {
 	use sutantra_integration::{
 		policy::ChainPolicy,
@@ -492,7 +501,7 @@ async fn start_streaming(
 			))
 		})?;
 	let book = VoucherBook::new(genesis_hash.as_ref(), OffchainVoucherStore(offchain));
-	let bridge = sutantra_integration::bridge::Bridge::<_, FullBackend, _>::new(client, engine, book);
+	let bridge = sutantra_integration::bridge::Bridge::<_, FullBackend, _>::new(client, engine, book, metrics);
 	task_manager.spawn_handle().spawn("streaming-bridge", Some("streaming"), bridge.run(events));
 	Ok(())
 }

@@ -280,6 +280,26 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 	}
 	println!("Bob's vouchers accepted {accepted}; Alice was paid exactly that on chain");
 
+	// The node's Prometheus endpoint shows the same.
+	let metrics = node.metrics().await;
+	let value = |name: &str| -> f64 {
+		metrics
+			.lines()
+			.find_map(|line| {
+				// `name{chain="..."} value`: the registry labels every metric with the chain.
+				let rest = line.strip_prefix(name)?;
+				let rest = if rest.starts_with('{') { &rest[rest.find('}')? + 1..] } else { rest };
+				rest.strip_prefix(' ')?.trim().parse().ok()
+			})
+			.unwrap_or_else(|| panic!("no {name} in the metrics"))
+	};
+	assert_eq!(value("sutantra_vouchers_accepted_total"), 10.0);
+	assert_eq!(value("sutantra_vouchers_amount_accepted_total"), accepted as f64);
+	assert!(value("sutantra_payments_claims_total") >= 1.0);
+	assert_eq!(value("sutantra_streaming_live_streams"), 1.0);
+	assert_eq!(value("sutantra_streaming_viewers"), 1.0);
+	assert!(value("sutantra_streaming_bytes_sent_total") > 1_000_000.0);
+
 	viewer.stop().await.unwrap();
 	publisher.stop().await.unwrap();
 	node.stop().await;
