@@ -201,22 +201,7 @@ async fn a_voucher_is_settled_by_a_signed_claim_and_by_the_offchain_worker() {
 	let charlie = Sr25519Keyring::Charlie;
 	let genesis = client.genesis_hash();
 
-	let open = RuntimeCall::Payments(pallet_payments::Call::open_channel {
-		payee: alice.to_account_id().into(),
-		stream_id: None,
-		deposit: 10 * UNIT,
-	});
-	let included = client.submit(&bob.pair(), open, WaitFor::InBlock).await.unwrap();
-	let channel_id = included
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::Payments(pallet_payments::Event::ChannelOpened { channel_id, .. }) => {
-				Some(*channel_id)
-			},
-			_ => None,
-		})
-		.expect("a ChannelOpened event");
+	let channel_id = common::chain::open_channel(&client, bob, alice, None, 10 * UNIT).await;
 	let channel: Option<Channel> =
 		client.runtime_call("PaymentsApi_channel", channel_id, None, "the channel").await.unwrap();
 	let channel = channel.expect("the channel is open");

@@ -5,11 +5,19 @@ mod common;
 
 use std::{path::PathBuf, time::Duration};
 
-use common::TestNode;
+use common::{
+	chain::{open_channel, register_live_stream},
+	TestNode,
+};
+use pallet_payments::{SignedVoucher, Voucher};
 use sp_keyring::Sr25519Keyring;
-use sutantra_integration::statement::{Purpose, Statement};
+use sutantra_integration::{
+	statement::{Purpose, Statement},
+	vouchers::PayMessage,
+};
 use sutantra_node::chain_client::{ChainClient, WaitFor};
-use sutantra_runtime::{RuntimeCall, RuntimeEvent, UNIT};
+use sutantra_payments_primitives::sign_voucher;
+use sutantra_runtime::{RuntimeCall, UNIT};
 use sutantra_streaming::{
 	client::{PublishOptions, Publisher, Viewer, WatchOptions},
 	Error,
@@ -24,6 +32,41 @@ fn fixture() -> PathBuf {
 fn token(client: &ChainClient, who: Sr25519Keyring, id: u64, purpose: Purpose) -> String {
 	Statement::new(who.to_account_id(), id, purpose)
 		.sign(&who.pair(), client.genesis_hash().as_ref())
+}
+
+/// `creator` publishes the looping test source to stream `id`.
+async fn publish_test_source(
+	client: &ChainClient,
+	base: &str,
+	creator: Sr25519Keyring,
+	id: u64,
+) -> Publisher {
+	Publisher::start(PublishOptions {
+		endpoint: format!("{base}/whip/{id}"),
+		token: Some(token(client, creator, id, Purpose::Publish)),
+		file: fixture(),
+		looped: true,
+	})
+	.await
+	.unwrap()
+}
+
+/// `payer` signs `voucher`, sends it on the viewer's `sutantra-pay` channel, and returns the
+/// node's answer.
+async fn pay(
+	client: &ChainClient,
+	viewer: &mut Viewer,
+	payer: Sr25519Keyring,
+	voucher: Voucher<u128>,
+) -> PayMessage {
+	let signature = sign_voucher(&payer.pair(), client.genesis_hash().as_ref(), &voucher);
+	let message = PayMessage::voucher(&SignedVoucher { voucher, signature });
+	viewer.send(&serde_json::to_vec(&message).unwrap()).await.unwrap();
+	let answer = tokio::time::timeout(Duration::from_secs(10), viewer.next_message())
+		.await
+		.expect("the node answers a voucher")
+		.expect("the data channel is open");
+	serde_json::from_slice(&answer).unwrap()
 }
 
 /// The status a refused connection got.
@@ -44,25 +87,7 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	let base = format!("http://127.0.0.1:{}", node.streaming_port);
 
 	// Alice registers and starts a paid stream.
-	let register = RuntimeCall::Streams(pallet_streams::Call::register_stream {
-		title: b"live".to_vec(),
-		description: vec![],
-		price_per_second: UNIT / 1_000,
-		max_viewers: 0,
-	});
-	let included = client.submit(&alice.pair(), register, WaitFor::InBlock).await.unwrap();
-	let id = included
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::Streams(pallet_streams::Event::StreamRegistered {
-				stream_id, ..
-			}) => Some(*stream_id),
-			_ => None,
-		})
-		.expect("a StreamRegistered event");
-	let start = RuntimeCall::Streams(pallet_streams::Call::start_stream { stream_id: id });
-	client.submit(&alice.pair(), start, WaitFor::InBlock).await.unwrap();
+	let id = register_live_stream(&client, alice, "live", UNIT / 1_000).await;
 
 	// Only the creator publishes.
 	let publish = |token: Option<String>| {
@@ -95,12 +120,7 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	assert!(reason.contains("payment required"), "{reason}");
 
 	// Bob opens a channel to Alice: now he may watch, and frames arrive.
-	let open = RuntimeCall::Payments(pallet_payments::Call::open_channel {
-		payee: alice.to_account_id().into(),
-		stream_id: Some(id),
-		deposit: UNIT,
-	});
-	client.submit(&bob.pair(), open, WaitFor::InBlock).await.unwrap();
+	let channel_id = open_channel(&client, bob, alice, Some(id), UNIT).await;
 	let bob_token = token(&client, bob, id, Purpose::Watch);
 	let viewer = watch(Some(bob_token.clone())).await.unwrap();
 	let stats = viewer.wait_for_frames(30, Duration::from_secs(30)).await.unwrap();
@@ -136,16 +156,6 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	println!("revoked viewer cut off {} ms after the revoke was submitted", cut_off.as_millis());
 
 	// Bob asks to close his channel: it no longer pays for watching, and he is dropped.
-	let channel_id = client
-		.runtime_call::<Vec<(u64, sutantra_runtime::apis::Channel)>>(
-			"PaymentsApi_channels_of",
-			bob.to_account_id(),
-			None,
-			"Bob's channels",
-		)
-		.await
-		.unwrap()[0]
-		.0;
 	let close = RuntimeCall::Payments(pallet_payments::Call::close { channel_id });
 	client.submit(&bob.pair(), close, WaitFor::InBlock).await.unwrap();
 	let reason = viewer.wait_ended(Duration::from_secs(10)).await;
@@ -173,10 +183,6 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
-	use pallet_payments::{SignedVoucher, Voucher};
-	use sutantra_integration::vouchers::PayMessage;
-	use sutantra_payments_primitives::sign_voucher;
-
 	// A block every 500 ms: the offchain worker looks for vouchers to claim in each.
 	let mut node = TestNode::start(&["--consensus", "manual-seal-500"]).await;
 	let client = node.client().await;
@@ -184,50 +190,9 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 	let base = format!("http://127.0.0.1:{}", node.streaming_port);
 	let price = UNIT / 100;
 
-	let register = RuntimeCall::Streams(pallet_streams::Call::register_stream {
-		title: b"paid".to_vec(),
-		description: vec![],
-		price_per_second: price,
-		max_viewers: 0,
-	});
-	let included = client.submit(&alice.pair(), register, WaitFor::InBlock).await.unwrap();
-	let id = included
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::Streams(pallet_streams::Event::StreamRegistered {
-				stream_id, ..
-			}) => Some(*stream_id),
-			_ => None,
-		})
-		.unwrap();
-	let start = RuntimeCall::Streams(pallet_streams::Call::start_stream { stream_id: id });
-	client.submit(&alice.pair(), start, WaitFor::InBlock).await.unwrap();
-	let publisher = Publisher::start(PublishOptions {
-		endpoint: format!("{base}/whip/{id}"),
-		token: Some(token(&client, alice, id, Purpose::Publish)),
-		file: fixture(),
-		looped: true,
-	})
-	.await
-	.unwrap();
-
-	let open = RuntimeCall::Payments(pallet_payments::Call::open_channel {
-		payee: alice.to_account_id().into(),
-		stream_id: Some(id),
-		deposit: 10 * UNIT,
-	});
-	let included = client.submit(&bob.pair(), open, WaitFor::InBlock).await.unwrap();
-	let channel_id = included
-		.events
-		.iter()
-		.find_map(|event| match event {
-			RuntimeEvent::Payments(pallet_payments::Event::ChannelOpened {
-				channel_id, ..
-			}) => Some(*channel_id),
-			_ => None,
-		})
-		.unwrap();
+	let id = register_live_stream(&client, alice, "paid", price).await;
+	let publisher = publish_test_source(&client, &base, alice, id).await;
+	let channel_id = open_channel(&client, bob, alice, Some(id), 10 * UNIT).await;
 	let alice_before = client.free_balance(&alice.to_account_id()).await.unwrap();
 
 	// Bob watches for 20 s, paying every 2 s for the time watched plus 2 s ahead.
@@ -238,23 +203,12 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 	})
 	.await
 	.unwrap();
-	let genesis = client.genesis_hash();
 	let started = std::time::Instant::now();
 	let mut accepted = 0u128;
 	for nonce in 1..=10u64 {
 		let seconds = started.elapsed().as_secs() as u128 + 2;
 		let voucher = Voucher { channel_id, cumulative_amount: price * seconds, nonce };
-		let signed = SignedVoucher {
-			voucher,
-			signature: sign_voucher(&bob.pair(), genesis.as_ref(), &voucher),
-		};
-		let message = serde_json::to_vec(&PayMessage::voucher(&signed)).unwrap();
-		viewer.send(&message).await.unwrap();
-		let answer = tokio::time::timeout(Duration::from_secs(10), viewer.next_message())
-			.await
-			.expect("the node answers a voucher")
-			.expect("the data channel is open");
-		match serde_json::from_slice::<PayMessage>(&answer).unwrap() {
+		match pay(&client, &mut viewer, bob, voucher).await {
 			PayMessage::Ack { accepted: total, .. } => {
 				accepted = total.parse().unwrap();
 				assert_eq!(accepted, voucher.cumulative_amount);
@@ -307,10 +261,6 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
-	use pallet_payments::{SignedVoucher, Voucher};
-	use sutantra_integration::vouchers::PayMessage;
-	use sutantra_payments_primitives::sign_voucher;
-
 	// The offchain worker is off, so nothing is claimed before the crash.
 	let mut node =
 		TestNode::start(&["--consensus", "manual-seal-500", "--offchain-worker", "never"]).await;
@@ -318,31 +268,9 @@ async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
 	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
 	let base = format!("http://127.0.0.1:{}", node.streaming_port);
 	let price = UNIT / 100;
-	let register = RuntimeCall::Streams(pallet_streams::Call::register_stream {
-		title: b"crash".to_vec(),
-		description: vec![],
-		price_per_second: price,
-		max_viewers: 0,
-	});
-	client.submit(&alice.pair(), register, WaitFor::InBlock).await.unwrap();
-	let id = 0;
-	let start = RuntimeCall::Streams(pallet_streams::Call::start_stream { stream_id: id });
-	client.submit(&alice.pair(), start, WaitFor::InBlock).await.unwrap();
-	let publisher = Publisher::start(PublishOptions {
-		endpoint: format!("{base}/whip/{id}"),
-		token: Some(token(&client, alice, id, Purpose::Publish)),
-		file: fixture(),
-		looped: true,
-	})
-	.await
-	.unwrap();
-	let open = RuntimeCall::Payments(pallet_payments::Call::open_channel {
-		payee: alice.to_account_id().into(),
-		stream_id: None,
-		deposit: 10 * UNIT,
-	});
-	client.submit(&bob.pair(), open, WaitFor::InBlock).await.unwrap();
-	let channel_id = 0;
+	let id = register_live_stream(&client, alice, "crash", price).await;
+	let publisher = publish_test_source(&client, &base, alice, id).await;
+	let channel_id = open_channel(&client, bob, alice, None, 10 * UNIT).await;
 	let alice_before = client.free_balance(&alice.to_account_id()).await.unwrap();
 
 	let mut viewer = Viewer::connect(WatchOptions {
@@ -352,20 +280,10 @@ async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
 	})
 	.await
 	.unwrap();
-	let genesis = client.genesis_hash();
 	let mut accepted = 0;
 	for nonce in 1..=3u64 {
 		let voucher = Voucher { channel_id, cumulative_amount: price * 5 * nonce as u128, nonce };
-		let signed = SignedVoucher {
-			voucher,
-			signature: sign_voucher(&bob.pair(), genesis.as_ref(), &voucher),
-		};
-		viewer.send(&serde_json::to_vec(&PayMessage::voucher(&signed)).unwrap()).await.unwrap();
-		let answer = tokio::time::timeout(Duration::from_secs(10), viewer.next_message())
-			.await
-			.unwrap()
-			.unwrap();
-		let PayMessage::Ack { accepted: total, .. } = serde_json::from_slice(&answer).unwrap()
+		let PayMessage::Ack { accepted: total, .. } = pay(&client, &mut viewer, bob, voucher).await
 		else {
 			panic!("voucher {nonce} was not accepted");
 		};

@@ -4,6 +4,8 @@
 // Each test binary uses a different part of this harness.
 #![allow(dead_code)]
 
+pub mod chain;
+
 use std::{
 	collections::VecDeque,
 	future::Future,
