@@ -196,7 +196,7 @@ where
 	async fn on_engine_event(&mut self, event: EngineEvent) {
 		log::debug!(target: LOG_TARGET, "{event:?}");
 		match event {
-			EngineEvent::ViewerJoined { stream, session } => self.on_viewer_joined(stream, session),
+			EngineEvent::ViewerJoined { session, .. } => self.on_viewer_joined(session),
 			EngineEvent::ViewerLeft { session, .. } => {
 				self.paying.remove(&session);
 			},
@@ -208,18 +208,8 @@ where
 	}
 
 	/// Notes a viewer who watches on a payment channel: from now on it must pay as it watches.
-	fn on_viewer_joined(&mut self, stream: StreamId, session: SessionId) {
-		let Ok(id) = stream.as_str().parse::<u64>() else { return };
-		let Some(account) = self
-			.engine
-			.sessions()
-			.into_iter()
-			.find(|info| info.session == session)
-			.and_then(|info| info.principal)
-			.and_then(|principal| AccountId::from_ss58check(&principal).ok())
-		else {
-			return;
-		};
+	fn on_viewer_joined(&mut self, session: SessionId) {
+		let Some((id, account)) = self.viewer(session) else { return };
 		let best = self.client.info().best_hash;
 		let api = self.client.runtime_api();
 		let (Ok(Some(info)), Ok(access)) =
@@ -306,12 +296,19 @@ where
 
 	/// The viewer's account and the stream's creator, for a session not paying by channel.
 	fn viewer_of(&self, session: SessionId) -> Option<(AccountId, AccountId)> {
-		let info = self.engine.sessions().into_iter().find(|info| info.session == session)?;
-		let account = AccountId::from_ss58check(info.principal.as_deref()?).ok()?;
-		let id = info.stream.as_str().parse::<u64>().ok()?;
+		let (id, account) = self.viewer(session)?;
 		let best = self.client.info().best_hash;
 		let stream = self.client.runtime_api().stream(best, id).ok()??;
 		Some((account, stream.creator))
+	}
+
+	/// A session's on-chain stream id and the account the policy admitted.
+	fn viewer(&self, session: SessionId) -> Option<(u64, AccountId)> {
+		self.engine
+			.sessions()
+			.iter()
+			.find(|info| info.session == session)
+			.and_then(stream_and_account)
 	}
 
 	async fn reply(&self, session: SessionId, message: &PayMessage) {
@@ -409,12 +406,7 @@ where
 			if session.role != Role::Viewer {
 				continue;
 			}
-			let Ok(stream) = session.stream.as_str().parse::<u64>() else { continue };
-			let Some(account) =
-				session.principal.as_deref().and_then(|p| AccountId::from_ss58check(p).ok())
-			else {
-				continue;
-			};
+			let Some((stream, account)) = stream_and_account(&session) else { continue };
 			if !accounts.contains(&account) && !streams.contains(&stream) {
 				continue;
 			}
@@ -453,6 +445,13 @@ where
 				.map_err(|error| error.to_string())?;
 		Ok(records.into_iter().map(|record| record.event).collect())
 	}
+}
+
+/// A session's on-chain stream id and admitted account, if it has both.
+fn stream_and_account(info: &sutantra_streaming::SessionInfo) -> Option<(u64, AccountId)> {
+	let stream = info.stream.as_str().parse::<u64>().ok()?;
+	let account = AccountId::from_ss58check(info.principal.as_deref()?).ok()?;
+	Some((stream, account))
 }
 
 #[cfg(test)]
