@@ -39,7 +39,8 @@ pub struct StreamingConfig {
 	pub enable_relay: bool,
 	/// How many relayed streams this node accepts when relaying is on.
 	pub relay_capacity: u32,
-	/// How often (seconds) live streams are announced to the network for discovery.
+	/// How often (seconds) the owner refreshes the directory of streams live on the network
+	/// ([`crate::Engine::set_directory`], served at `GET /directory`).
 	pub discovery_interval_seconds: u64,
 }
 

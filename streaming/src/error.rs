@@ -53,6 +53,19 @@ pub enum Error {
 		/// The configured limit.
 		max: u32,
 	},
+	/// The node relays as many streams as it is configured for.
+	#[error(
+		"this node relays its maximum of {0} streams from other nodes; watch this stream at its origin node"
+	)]
+	RelayFull(u32),
+	/// The stream's origin node could not be pulled from.
+	#[error("stream {stream} is published on another node, which refused or failed to relay it here: {reason}")]
+	Upstream {
+		/// The stream.
+		stream: StreamId,
+		/// What the origin said or what failed.
+		reason: String,
+	},
 	/// No UDP port of the configured range is free.
 	#[error("no free UDP port in {0}; widen the streaming UDP port range")]
 	NoFreePort(String),
@@ -109,7 +122,9 @@ impl Error {
 			Error::StreamStarting(_)
 			| Error::TooManyStreams(_)
 			| Error::StreamFull { .. }
+			| Error::RelayFull(_)
 			| Error::NoFreePort(_) => 503,
+			Error::Upstream { .. } => 502,
 			Error::NoDataChannel(_) => 409,
 			Error::Config(_)
 			| Error::Listen { .. }

@@ -53,6 +53,7 @@ pub fn router(engine: Engine) -> Router {
 			axum::routing::delete(delete_whep).patch(patch_session).options(options_session),
 		)
 		.route("/streams", get(get_streams))
+		.route("/directory", get(get_directory))
 		.route("/health", get(get_health))
 		.route("/watch/{stream}", get(get_player))
 		.fallback(not_found)
@@ -271,6 +272,10 @@ async fn get_streams(State(engine): State<Engine>) -> Response {
 	Json(engine.live_streams()).into_response()
 }
 
+async fn get_directory(State(engine): State<Engine>) -> Response {
+	Json(engine.directory()).into_response()
+}
+
 async fn get_health(State(engine): State<Engine>) -> Response {
 	let streams = engine.live_streams().len();
 	let sessions = engine.sessions().len();
@@ -287,7 +292,7 @@ async fn get_player(Path(stream): Path<String>) -> Response {
 async fn not_found() -> Response {
 	plain(
 		StatusCode::NOT_FOUND,
-		"no such endpoint: POST /whip/{stream}, POST /whep/{stream}, GET /streams, GET /health, GET /watch/{stream}",
+		"no such endpoint: POST /whip/{stream}, POST /whep/{stream}, GET /streams, GET /directory, GET /health, GET /watch/{stream}",
 	)
 }
 

@@ -36,8 +36,8 @@ pub mod types;
 
 pub use config::{StreamingConfig, TurnServer};
 pub use engine::{
-	Answer, Engine, EngineEvents, SessionInfo, SessionStats, StreamSummary, TrackSummary,
-	PAY_CHANNEL_LABEL,
+	Answer, DirectoryEntry, Engine, EngineEvents, SessionInfo, SessionStats, StreamSummary,
+	TrackSummary, Upstream, UpstreamLocator, PAY_CHANNEL_LABEL,
 };
 pub use error::{Error, Result};
 pub use event::EngineEvent;

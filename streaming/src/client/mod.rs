@@ -21,6 +21,7 @@ use webrtc::peer_connection::{
 pub use publisher::{PublishOptions, Publisher};
 pub use signalling::Signalling;
 pub use viewer::{Viewer, ViewerStats, WatchOptions};
+pub(crate) use viewer::bye_reason;
 
 use crate::error::{Error, Result};
 

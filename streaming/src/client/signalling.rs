@@ -91,6 +91,21 @@ impl Signalling {
 		Ok(())
 	}
 
+	/// GETs a JSON document from the streaming server (`/health`, `/streams`, `/directory`).
+	pub async fn get_json(&self, url: &str) -> Result<serde_json::Value> {
+		let request = Request::builder()
+			.method(Method::GET)
+			.uri(url)
+			.body(Full::new(Bytes::new()))
+			.map_err(|e| Error::Client(format!("building the request to {url}: {e}")))?;
+		let (status, _, body) = self.send(url, request).await?;
+		if !status.is_success() {
+			return Err(refusal(url, status, &body));
+		}
+		serde_json::from_str(&body)
+			.map_err(|e| Error::Client(format!("{url} did not answer JSON: {e}")))
+	}
+
 	async fn send(
 		&self,
 		url: &str,

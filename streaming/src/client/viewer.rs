@@ -308,7 +308,7 @@ async fn read_channel(
 }
 
 /// The reason of the node's `{"type":"bye","reason":...}` message.
-fn bye_reason(data: &[u8]) -> Option<String> {
+pub(crate) fn bye_reason(data: &[u8]) -> Option<String> {
 	let message: serde_json::Value = serde_json::from_slice(data).ok()?;
 	if message.get("type")?.as_str()? != "bye" {
 		return None;

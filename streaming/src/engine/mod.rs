@@ -7,6 +7,7 @@
 
 mod peer;
 mod publisher;
+mod relay;
 mod viewer;
 
 use std::collections::{HashMap, HashSet};
@@ -31,6 +32,7 @@ use crate::policy::{AccessPolicy, Credentials};
 use crate::types::{LeaveReason, Role, SessionId, StreamId};
 
 pub(crate) use peer::{media_track, new_peer, PeerFactory};
+pub use relay::{DirectoryEntry, Upstream, UpstreamLocator};
 
 pub(crate) const LOG_TARGET: &str = "streaming";
 /// Events buffered for the owner before the engine waits for it.
@@ -96,6 +98,8 @@ pub struct StreamSummary {
 	pub tracks: Vec<TrackSummary>,
 	/// Seconds since the Unix epoch when it went live.
 	pub live_since: u64,
+	/// The WHEP endpoint it is relayed from, when it is published on another node.
+	pub relayed_from: Option<String>,
 }
 
 /// One published track.
@@ -213,6 +217,8 @@ pub(crate) struct SessionEntry {
 	pub(crate) cancel: CancellationToken,
 	/// A viewer's forwarders, waiting for its connection to come up.
 	pub(crate) forwards: Vec<viewer::Forward>,
+	/// For a relayed stream's publisher session: the upstream WHEP endpoint it pulls from.
+	pub(crate) relayed_from: Option<String>,
 }
 
 impl SessionEntry {
@@ -228,6 +234,7 @@ impl SessionEntry {
 			counters: Default::default(),
 			cancel: CancellationToken::new(),
 			forwards: Vec::new(),
+			relayed_from: None,
 		}
 	}
 }
@@ -248,6 +255,10 @@ pub(crate) struct Inner {
 	pub(crate) http_addr: OnceLock<SocketAddr>,
 	/// Time from a packet's arrival from a publisher to its hand-over to a viewer's connection.
 	pub(crate) forwarding_latency: LatencyHistogram,
+	/// Where streams published on other nodes are found, for relaying.
+	pub(crate) upstreams: OnceLock<Arc<dyn UpstreamLocator>>,
+	/// Streams live elsewhere on the network, as the owner last discovered them.
+	directory: Mutex<Vec<DirectoryEntry>>,
 }
 
 impl Inner {
@@ -339,6 +350,8 @@ impl Engine {
 			shutdown: CancellationToken::new(),
 			http_addr: OnceLock::new(),
 			forwarding_latency: LatencyHistogram::default(),
+			upstreams: OnceLock::new(),
+			directory: Mutex::new(Vec::new()),
 		};
 		Ok((Engine { inner: Arc::new(inner) }, EngineEvents(receiver)))
 	}
@@ -356,6 +369,33 @@ impl Engine {
 	/// The settings the engine runs with.
 	pub fn config(&self) -> &StreamingConfig {
 		&self.inner.config
+	}
+
+	/// Lets the engine relay streams published on other nodes (when `enable_relay` is set):
+	/// `locator` says where each one is. Only the first call takes effect.
+	pub fn set_upstreams(&self, locator: Arc<dyn UpstreamLocator>) {
+		let _ = self.inner.upstreams.set(locator);
+	}
+
+	/// Replaces the directory of streams live on the network (`GET /directory`); the owner
+	/// refreshes it every `discovery_interval_seconds`.
+	pub fn set_directory(&self, entries: Vec<DirectoryEntry>) {
+		*self.inner.directory.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = entries;
+	}
+
+	/// The streams live on the network as last discovered, each marked with whether it is live
+	/// on this node now.
+	pub fn directory(&self) -> Vec<DirectoryEntry> {
+		let mut entries =
+			self.inner.directory.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+		let state = self.inner.state();
+		for entry in &mut entries {
+			entry.here = state
+				.streams
+				.get(&entry.stream)
+				.is_some_and(|stream| matches!(stream.phase, StreamPhase::Live { .. }));
+		}
+		entries
 	}
 
 	/// Where the HTTP server listens, once [`Engine::serve`] has bound it.
@@ -436,6 +476,10 @@ impl Engine {
 						})
 						.collect(),
 					live_since: unix_seconds(since),
+					relayed_from: state
+						.sessions
+						.get(&entry.publisher)
+						.and_then(|publisher| publisher.relayed_from.clone()),
 				}),
 				StreamPhase::Starting => None,
 			})

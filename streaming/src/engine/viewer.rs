@@ -39,6 +39,7 @@ pub(super) async fn watch(
 ) -> Result<Answer> {
 	let principal = inner.policy.authorize_viewer(&stream, &credentials).await.allowed()?;
 	let offer = parse_offer(offer)?;
+	super::relay::ensure_live(inner, &stream).await?;
 
 	let session = SessionId::random();
 	let tracks = {

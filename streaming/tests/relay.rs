@@ -1,0 +1,153 @@
+//! Relaying end to end over loopback: a stream published on one engine (the origin) is pulled
+//! once by another (the relay) and fanned out to the relay's viewers.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::{keeps_receiving, TestEngine, TokenPolicy};
+use sutantra_streaming::{
+	DirectoryEntry, Error, StreamId, StreamingConfig, Upstream, UpstreamLocator,
+};
+
+/// Knows where a few streams are, as the chain's registry would.
+struct FixedUpstreams(HashMap<String, Upstream>);
+
+#[async_trait]
+impl UpstreamLocator for FixedUpstreams {
+	async fn locate(&self, stream: &StreamId) -> Option<Upstream> {
+		self.0.get(stream.as_str()).cloned()
+	}
+}
+
+fn relay_config(enable_relay: bool, relay_capacity: u32) -> StreamingConfig {
+	StreamingConfig { enable_relay, relay_capacity, ..StreamingConfig::loopback() }
+}
+
+/// The HTTP status and reason a refused viewer got.
+fn status<T>(result: sutantra_streaming::Result<T>) -> (u16, String) {
+	match result {
+		Err(Error::Denied { status, reason }) => (status, reason),
+		// Statuses other than 401-404 come back as "<url> answered <code>: <reason>".
+		Err(Error::Client(message)) => {
+			let (_, rest) = message.split_once(" answered ").expect("an HTTP refusal");
+			let (code, reason) = rest.split_once(": ").unwrap();
+			(code.parse().unwrap(), reason.to_owned())
+		},
+		Err(other) => panic!("expected a refusal, got {other}"),
+		Ok(_) => panic!("expected a refusal, got a session"),
+	}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_relay_pulls_a_stream_once_and_fans_it_out_to_its_viewers() {
+	let origin = TestEngine::loopback(Arc::new(TokenPolicy)).await;
+	let publisher = origin.publish("7", "creator").await;
+	let second = origin.publish("9", "creator").await;
+
+	let relay = TestEngine::start(relay_config(true, 1), Arc::new(TokenPolicy)).await;
+	let upstream =
+		|stream: &str| Upstream { endpoint: origin.whep(stream), token: Some("viewer".into()) };
+	relay.engine.set_upstreams(Arc::new(FixedUpstreams(HashMap::from([
+		("7".to_owned(), upstream("7")),
+		("8".to_owned(), upstream("8")),
+		("9".to_owned(), upstream("9")),
+	]))));
+
+	// Two viewers at the relay: both play from a keyframe, and the origin serves one session.
+	let a = relay.viewer("7", "viewer").await.unwrap();
+	let b = relay.viewer("7", "viewer").await.unwrap();
+	for viewer in [&a, &b] {
+		let stats = viewer.wait_for_frames(45, Duration::from_secs(20)).await.unwrap();
+		assert_eq!(stats.started_with_keyframe, Some(true), "{stats:?}");
+	}
+	let at_origin = origin.engine.live_streams();
+	let seven = at_origin.iter().find(|s| s.stream.as_str() == "7").unwrap();
+	assert_eq!(seven.viewers, 1, "the relay pulls the stream once: {at_origin:?}");
+	let relayed = relay.engine.live_streams();
+	assert_eq!(relayed.len(), 1);
+	assert_eq!(relayed[0].viewers, 2);
+	assert_eq!(relayed[0].relayed_from.as_deref(), Some(origin.whep("7").as_str()));
+	assert_eq!(relayed[0].tracks[0].codec, "video/VP8");
+
+	// The relay's gate still decides: a viewer who has not paid gets nothing relayed.
+	assert_eq!(status(relay.viewer("7", "broke").await).0, 402);
+	// Its capacity is one stream: a second one is refused with a reason.
+	let (code, reason) = status(relay.viewer("9", "viewer").await);
+	assert_eq!(code, 503, "{reason}");
+	assert!(reason.contains("relays its maximum of 1"), "{reason}");
+	// A stream the origin does not have: the origin's refusal is passed on.
+	let (code, reason) = status(relay.viewer("8", "viewer").await);
+	assert!(code == 502 || code == 503, "{code}: {reason}");
+
+	// The directory the owner discovered, with what is live here marked.
+	relay.engine.set_directory(vec![
+		DirectoryEntry {
+			stream: "7".parse().unwrap(),
+			title: "seven".into(),
+			origin: Some(origin.base.clone()),
+			here: false,
+		},
+		DirectoryEntry {
+			stream: "9".parse().unwrap(),
+			title: "nine".into(),
+			origin: Some(origin.base.clone()),
+			here: false,
+		},
+	]);
+	let directory: serde_json::Value =
+		serde_json::from_str(&http_get(&format!("{}/directory", relay.base)).await).unwrap();
+	assert_eq!(directory[0]["stream"], "7");
+	assert_eq!(directory[0]["here"], true);
+	assert_eq!(directory[1]["here"], false);
+
+	// The publisher leaves the origin: the relayed stream ends, and its viewers learn why.
+	publisher.stop().await.unwrap();
+	for viewer in [&a, &b] {
+		let reason = viewer.wait_ended(Duration::from_secs(10)).await;
+		assert!(reason.as_deref().is_some_and(|r| r.contains("publisher left")), "{reason:?}");
+	}
+	tokio::time::timeout(Duration::from_secs(10), async {
+		while !relay.engine.live_streams().is_empty() {
+			tokio::time::sleep(Duration::from_millis(50)).await;
+		}
+	})
+	.await
+	.expect("the relayed stream ends with its origin");
+
+	// With the slot free, the other stream relays.
+	let c = relay.viewer("9", "viewer").await.unwrap();
+	keeps_receiving(&c, 30).await;
+	c.stop().await.unwrap();
+	second.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn without_relaying_a_stream_published_elsewhere_is_not_found() {
+	let origin = TestEngine::loopback(Arc::new(TokenPolicy)).await;
+	let publisher = origin.publish("7", "creator").await;
+	let node = TestEngine::start(relay_config(false, 10), Arc::new(TokenPolicy)).await;
+	node.engine.set_upstreams(Arc::new(FixedUpstreams(HashMap::from([(
+		"7".to_owned(),
+		Upstream { endpoint: origin.whep("7"), token: Some("viewer".into()) },
+	)]))));
+	assert_eq!(status(node.viewer("7", "viewer").await).0, 404);
+	assert_eq!(origin.engine.live_streams()[0].viewers, 0, "nothing was pulled");
+	publisher.stop().await.unwrap();
+}
+
+async fn http_get(url: &str) -> String {
+	use tokio::io::{AsyncReadExt, AsyncWriteExt};
+	let rest = url.strip_prefix("http://").unwrap();
+	let (host, path) = rest.split_once('/').unwrap();
+	let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
+	let request = format!("GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+	stream.write_all(request.as_bytes()).await.unwrap();
+	let mut response = String::new();
+	stream.read_to_string(&mut response).await.unwrap();
+	assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+	response.split_once("\r\n\r\n").unwrap().1.to_owned()
+}
