@@ -3,6 +3,8 @@
 //! - [`bridge`]: chain events become streaming commands (end a stream, drop a viewer);
 //! - [`metrics`]: the bridge's figures on the node's Prometheus registry;
 //! - [`policy`]: the engine's access gate, answered by the runtime at the best block;
+//! - [`relay`]: relaying streams published on other nodes, found through the chain's registry,
+//!   and the discovery of live streams;
 //! - [`statement`]: the signed statements publishers and viewers present as bearer tokens, and
 //!   their verification (signature, freshness, single use);
 //! - [`vouchers`]: payments in flight: local checks of viewers' vouchers and their durable
@@ -11,6 +13,7 @@
 pub mod bridge;
 pub mod metrics;
 pub mod policy;
+pub mod relay;
 pub mod statement;
 pub mod vouchers;
 

@@ -50,6 +50,17 @@ pub enum WaitFor {
 	Finalized,
 }
 
+/// How far a submitted transaction has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxProgress {
+	/// The node accepted it into its pool; this is its hash.
+	Submitted(Hash),
+	/// It is in this block of the best chain.
+	InBlock(Hash),
+	/// That block is final.
+	Finalized(Hash),
+}
+
 /// A transaction that made it into a block.
 #[derive(Debug, Clone)]
 pub struct Included {
@@ -59,6 +70,18 @@ pub struct Included {
 	pub extrinsic_hash: Hash,
 	/// The events it emitted, in order (fee payment and `ExtrinsicSuccess` included).
 	pub events: Vec<RuntimeEvent>,
+}
+
+/// What `system_health` answers.
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+	/// Connected peers.
+	pub peers: u64,
+	/// Whether the node is catching up with the network.
+	pub is_syncing: bool,
+	/// Whether the node expects to have peers (false on a single-node dev chain).
+	pub should_have_peers: bool,
 }
 
 /// A connection to one node.
@@ -103,6 +126,21 @@ impl ChainClient {
 	/// The node's chain properties (`tokenSymbol`, `tokenDecimals`, `ss58Format`).
 	pub async fn properties(&self) -> Result<serde_json::Map<String, serde_json::Value>, Error> {
 		request(&self.rpc, "system_properties", rpc_params![]).await
+	}
+
+	/// The node's libp2p peer id.
+	pub async fn local_peer_id(&self) -> Result<String, Error> {
+		request(&self.rpc, "system_localPeerId", rpc_params![]).await
+	}
+
+	/// The node's health: peers, whether it is syncing.
+	pub async fn health(&self) -> Result<Health, Error> {
+		request(&self.rpc, "system_health", rpc_params![]).await
+	}
+
+	/// The chain's name, as the chain spec gives it.
+	pub async fn chain_name(&self) -> Result<String, Error> {
+		request(&self.rpc, "system_chain", rpc_params![]).await
 	}
 
 	/// The header of the best block.
@@ -159,6 +197,17 @@ impl ChainClient {
 		call: RuntimeCall,
 		wait_for: WaitFor,
 	) -> Result<Included, Error> {
+		self.submit_with_progress(signer, call, wait_for, &mut |_| {}).await
+	}
+
+	/// [`ChainClient::submit`], telling `progress` of each step the transaction takes.
+	pub async fn submit_with_progress(
+		&self,
+		signer: &sr25519::Pair,
+		call: RuntimeCall,
+		wait_for: WaitFor,
+		progress: &mut (dyn FnMut(TxProgress) + Send),
+	) -> Result<Included, Error> {
 		let account: AccountId = signer.public().into();
 		let nonce = self.next_nonce(&account).await?;
 		let best = self.best_header().await?;
@@ -180,6 +229,7 @@ impl ChainClient {
 			)
 			.await
 			.map_err(|source| Error::Rejected(source.to_string()))?;
+		progress(TxProgress::Submitted(extrinsic_hash));
 
 		while let Some(status) = statuses.next().await {
 			let status = status.map_err(|source| Error::Rpc {
@@ -187,8 +237,18 @@ impl ChainClient {
 				source: source.into(),
 			})?;
 			let block_hash = match status {
-				TransactionStatus::InBlock((hash, _)) if wait_for == WaitFor::InBlock => hash,
-				TransactionStatus::Finalized((hash, _)) => hash,
+				TransactionStatus::InBlock((hash, _)) if wait_for == WaitFor::InBlock => {
+					progress(TxProgress::InBlock(hash));
+					hash
+				},
+				TransactionStatus::InBlock((hash, _)) => {
+					progress(TxProgress::InBlock(hash));
+					continue;
+				},
+				TransactionStatus::Finalized((hash, _)) => {
+					progress(TxProgress::Finalized(hash));
+					hash
+				},
 				TransactionStatus::Invalid => {
 					return Err(Error::Rejected("it became invalid (stale nonce or era?)".into()))
 				},
@@ -257,7 +317,7 @@ impl ChainClient {
 				..
 			}) = &record.event
 			{
-				return Err(Error::Failed { block: block_hash, error: format!("{dispatch_error:?}") });
+				return Err(Error::Failed { block: block_hash, error: describe_dispatch_error(dispatch_error) });
 			}
 			events.push(record.event);
 		}
@@ -288,6 +348,32 @@ impl ChainClient {
 				.await?;
 		T::decode(&mut &answer[..]).map_err(|source| Error::Decode { what, source })
 	}
+}
+
+/// A runtime error in words: a pallet's error by name with its documentation, e.g.
+/// `Streams.NotCreator: only the stream's creator may do this`.
+pub fn describe_dispatch_error(error: &sp_runtime::DispatchError) -> String {
+	let sp_runtime::DispatchError::Module(module) = error else {
+		return format!("{error:?}");
+	};
+	let named = match module.index {
+		4 => module_error::<pallet_balances::Error<Runtime>>("Balances", &module.error),
+		7 => module_error::<pallet_streams::Error<Runtime>>("Streams", &module.error),
+		8 => module_error::<pallet_payments::Error<Runtime>>("Payments", &module.error),
+		_ => None,
+	};
+	named.unwrap_or_else(|| format!("{error:?}"))
+}
+
+fn module_error<E: scale_info::TypeInfo + 'static>(pallet: &str, bytes: &[u8; 4]) -> Option<String> {
+	let scale_info::TypeDef::Variant(def) = E::type_info().type_def else { return None };
+	let variant = def.variants.iter().find(|variant| variant.index == bytes[0])?;
+	let docs = variant.docs.join(" ");
+	Some(if docs.is_empty() {
+		format!("{pallet}.{}", variant.name)
+	} else {
+		format!("{pallet}.{}: {}", variant.name, docs.trim())
+	})
 }
 
 /// The storage key of a pallet's plain (non-map) storage value.

@@ -120,6 +120,30 @@ pub struct StreamingArgs {
 	/// How old a signed access statement may be, in seconds.
 	#[arg(long, value_name = "SECONDS", default_value_t = 300)]
 	pub statement_max_age: u64,
+
+	/// The base URL publishers and viewers reach this node's streaming server at, e.g.
+	/// `https://node.example:8088`: what creators announce on chain as their stream's origin.
+	#[arg(long, value_name = "URL")]
+	pub streaming_public_url: Option<String>,
+
+	/// Relay streams published on other nodes: a viewer asking for a stream that is live
+	/// elsewhere is served from one pull of its origin (the origin named on chain).
+	#[arg(long, requires = "relay_suri")]
+	pub relay: bool,
+
+	/// How many streams this node relays at once (with --relay).
+	#[arg(long, value_name = "COUNT", default_value_t = 10)]
+	pub relay_capacity: u32,
+
+	/// The account this node pulls relayed streams as (a secret URI such as `//Ferdie` on a dev
+	/// chain, or a secret phrase); creators grant it access to the streams it may relay.
+	#[arg(long, value_name = "SURI")]
+	pub relay_suri: Option<String>,
+
+	/// How often, in seconds, the node re-reads the chain's live streams into its directory
+	/// (`GET /directory` on the streaming server).
+	#[arg(long, value_name = "SECONDS", default_value_t = 30)]
+	pub discovery_interval: u64,
 }
 
 impl StreamingArgs {
@@ -134,7 +158,9 @@ impl StreamingArgs {
 			turn_servers: self.turn_servers.clone(),
 			max_streams: self.max_streams,
 			max_viewers_per_stream: self.max_viewers_per_stream,
-			..Default::default()
+			enable_relay: self.relay,
+			relay_capacity: self.relay_capacity,
+			discovery_interval_seconds: self.discovery_interval,
 		})
 	}
 }
@@ -157,6 +183,20 @@ fn parse_turn(text: &str) -> Result<sutantra_streaming::TurnServer, String> {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Subcommand {
+	/// Run the node: the same as `sutantra-node` with no subcommand; every node flag works.
+	Start(Box<NodeRunCmd>),
+
+	/// Show what a node is doing: chain, blocks, peers, streaming endpoint, streams, viewers.
+	Status(StatusCmd),
+
+	/// Streams: create, list, show, start, end, grant, revoke, publish, watch, token.
+	#[command(subcommand)]
+	Stream(StreamCmd),
+
+	/// Payment channels: open, top up, close, list.
+	#[command(subcommand)]
+	Channel(ChannelCmd),
+
 	/// Key management utilities.
 	#[command(subcommand)]
 	Key(sc_cli::KeySubcommand),
@@ -188,6 +228,246 @@ pub enum Subcommand {
 
 	/// Database meta columns information.
 	ChainInfo(sc_cli::ChainInfoCmd),
+}
+
+/// How a command-line client reaches a node and prints its results.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ClientArgs {
+	/// The node's JSON-RPC WebSocket endpoint.
+	#[arg(long, value_name = "URL", default_value = "ws://127.0.0.1:9944")]
+	pub rpc: String,
+
+	/// The node's streaming server (WHIP/WHEP); by default the RPC host on port 8088.
+	#[arg(long, value_name = "URL")]
+	pub streaming: Option<String>,
+
+	/// Print JSON for scripts instead of tables.
+	#[arg(long)]
+	pub json: bool,
+}
+
+/// Whose key signs: a secret URI, or a key in a keystore directory.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SignerArgs {
+	/// The signing account's secret URI: a dev account such as `//Alice`, a secret phrase, or a
+	/// 0x seed. It is never printed.
+	#[arg(long, value_name = "SURI")]
+	pub suri: Option<String>,
+
+	/// A keystore directory (a node's `<base-path>/chains/<chain>/keystore`, or one written by
+	/// `sutantra-node key insert`) holding the signing account's key; use with --account.
+	#[arg(long, value_name = "DIR")]
+	pub keystore_path: Option<std::path::PathBuf>,
+
+	/// The account whose key --keystore-path holds (SS58 address); for `channel list`, whose
+	/// channels to list (an address or a dev account like //Bob).
+	#[arg(long, value_name = "ADDRESS")]
+	pub account: Option<String>,
+}
+
+/// `sutantra-node status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusCmd {
+	#[command(flatten)]
+	pub client: ClientArgs,
+}
+
+/// `sutantra-node stream ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum StreamCmd {
+	/// Register a stream on chain (holds a 1 SUT deposit until it is removed).
+	Create {
+		/// Its title.
+		#[arg(long)]
+		title: String,
+		/// What a viewer pays per second, in SUT (e.g. 0.01); 0 makes it free.
+		#[arg(long, value_name = "SUT", value_parser = crate::client::parse_amount)]
+		price_per_second: u128,
+		/// The most viewers at once; 0 for no limit.
+		#[arg(long, default_value_t = 0)]
+		max_viewers: u32,
+		/// A description or metadata URI.
+		#[arg(long, default_value = "")]
+		description: String,
+		/// The streaming endpoint you will publish to, announced on chain so other nodes can
+		/// relay the stream (e.g. `https://node.example:8088`).
+		#[arg(long, value_name = "URL")]
+		origin: Option<String>,
+		/// Start it (go live) right away.
+		#[arg(long)]
+		start: bool,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// List streams: every registered one, or only live ones.
+	List {
+		/// Only streams that are live.
+		#[arg(long)]
+		live: bool,
+		/// Only this creator's streams (SS58 address or a dev account like //Alice).
+		#[arg(long, value_name = "ACCOUNT")]
+		creator: Option<String>,
+		#[command(flatten)]
+		client: ClientArgs,
+	},
+	/// Show one stream.
+	Show {
+		/// The stream's id.
+		id: u64,
+		#[command(flatten)]
+		client: ClientArgs,
+	},
+	/// Start a stream (creator): viewers may watch once you publish.
+	Start {
+		/// The stream's id.
+		id: u64,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// End a stream (creator): every viewer's session closes.
+	End {
+		/// The stream's id.
+		id: u64,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Let an account watch a stream (creator).
+	Grant {
+		/// The stream's id.
+		id: u64,
+		/// The viewer (SS58 address or a dev account like //Bob).
+		#[arg(value_name = "ACCOUNT")]
+		viewer: String,
+		/// Until when: a duration such as `2h`, `30m`, `45s`, or `block:1234`; without end if
+		/// left out.
+		#[arg(long, value_name = "WHEN")]
+		until: Option<String>,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Take back access you granted (creator).
+	Revoke {
+		/// The stream's id.
+		id: u64,
+		/// The viewer (SS58 address or a dev account like //Bob).
+		#[arg(value_name = "ACCOUNT")]
+		viewer: String,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Publish to a stream over WHIP (creator): a video file or the built-in test source.
+	Publish {
+		/// The stream's id.
+		id: u64,
+		/// An IVF file (VP8 or VP9), sent at real-time pace and looped.
+		#[arg(long, value_name = "FILE", conflicts_with = "test_source", required_unless_present = "test_source")]
+		file: Option<std::path::PathBuf>,
+		/// Send the built-in 640x360 VP8 test pattern.
+		#[arg(long)]
+		test_source: bool,
+		/// Stop after this many seconds (default: until Ctrl-C).
+		#[arg(long, value_name = "SECONDS")]
+		duration: Option<u64>,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Watch a stream over WHEP, paying for it with vouchers on a payment channel.
+	Watch {
+		/// The stream's id.
+		id: u64,
+		/// The deposit of a channel opened for watching, in SUT (default: 5 minutes of the
+		/// price). An open channel to the creator is reused.
+		#[arg(long, value_name = "SUT", value_parser = crate::client::parse_amount)]
+		deposit: Option<u128>,
+		/// Save the video to this IVF file.
+		#[arg(long, value_name = "FILE")]
+		out: Option<std::path::PathBuf>,
+		/// Stop after this many seconds (default: until Ctrl-C or the stream ends).
+		#[arg(long, value_name = "SECONDS")]
+		duration: Option<u64>,
+		/// Close the payment channel when done watching (the rest of the deposit returns after
+		/// the challenge period).
+		#[arg(long)]
+		close: bool,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Print a signed statement to use as the bearer token of a WHIP or WHEP request (e.g. in
+	/// OBS's WHIP settings), with the endpoint it is for. It is good for one request.
+	Token {
+		/// The stream's id.
+		id: u64,
+		/// A viewer's statement instead of a publisher's.
+		#[arg(long)]
+		watch: bool,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+}
+
+/// `sutantra-node channel ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ChannelCmd {
+	/// Open a payment channel to a payee (a creator), holding a deposit.
+	Open {
+		/// Who is paid (SS58 address or a dev account like //Alice).
+		payee: String,
+		/// The deposit, in SUT.
+		#[arg(long, value_name = "SUT", value_parser = crate::client::parse_amount)]
+		deposit: u128,
+		/// Only for this stream (default: any of the payee's streams).
+		#[arg(long, value_name = "ID")]
+		stream: Option<u64>,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Add to a channel's deposit (payer).
+	TopUp {
+		/// The channel's id.
+		id: u64,
+		/// How much to add, in SUT.
+		#[arg(value_parser = crate::client::parse_amount)]
+		amount: u128,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Close a channel: the payer starts the challenge period, the payee closes at once; after
+	/// the period, run it again to take back the rest.
+	Close {
+		/// The channel's id.
+		id: u64,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// List an account's channels, as payer and as payee: --account's, or the signer's.
+	List {
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
 }
 
 #[cfg(test)]

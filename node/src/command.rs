@@ -9,7 +9,7 @@ use sutantra_runtime::{opaque::Block, EXISTENTIAL_DEPOSIT};
 use crate::{
 	benchmarking::{inherent_benchmark_data, RemarkBuilder, TransferKeepAliveBuilder},
 	chain_spec,
-	cli::{Cli, Consensus, Subcommand},
+	cli::{Cli, Consensus, NodeRunCmd, Subcommand},
 	service,
 };
 
@@ -58,6 +58,10 @@ pub fn run() -> sc_cli::Result<()> {
 	let consensus = Consensus::Aura;
 
 	match &cli.subcommand {
+		Some(Subcommand::Start(run)) => run_node(&cli, run),
+		Some(Subcommand::Status(cmd)) => client_command(crate::client::status(cmd)),
+		Some(Subcommand::Stream(cmd)) => client_command(crate::client::stream(cmd)),
+		Some(Subcommand::Channel(cmd)) => client_command(crate::client::channel(cmd)),
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
 		Some(Subcommand::BuildSpec(cmd)) => {
 			let runner = cli.create_runner(cmd)?;
@@ -171,41 +175,55 @@ pub fn run() -> sc_cli::Result<()> {
 			let runner = cli.create_runner(cmd)?;
 			runner.sync_run(|config| cmd.run::<Block>(&config))
 		},
-		None => {
-			let consensus = cli.run.consensus;
-			let streaming = cli.run.streaming.config().map(|config| service::StreamingSettings {
-				config,
-				statement_max_age: std::time::Duration::from_secs(cli.run.streaming.statement_max_age),
-			});
-			let runner = cli.create_runner(&cli.run.base)?;
-			runner.run_node_until_exit(|config| async move {
-				if consensus != Consensus::Aura &&
-					config.chain_spec.chain_type() != sc_service::ChainType::Development
-				{
-					log::warn!(
-						"--consensus {consensus} seals blocks on this node alone; \
-						 other nodes of this network will not follow it"
-					);
-				}
-				match config.network.network_backend {
-					sc_network::config::NetworkBackendType::Libp2p => {
-						service::new_full::<
-							sc_network::NetworkWorker<
-								Block,
-								<Block as sp_runtime::traits::Block>::Hash,
-							>,
-						>(config, consensus, streaming)
-						.await
-					},
-					sc_network::config::NetworkBackendType::Litep2p => {
-						service::new_full::<sc_network::Litep2pNetworkBackend>(
-							config, consensus, streaming,
-						)
-						.await
-					},
-				}
-				.map_err(sc_cli::Error::Service)
-			})
-		},
+		None => run_node(&cli, &cli.run),
 	}
+}
+
+/// A client command's end: its error printed for the person at the terminal, exit code 1.
+fn client_command(outcome: crate::client::Outcome) -> sc_cli::Result<()> {
+	if let Err(failure) = outcome {
+		eprintln!("error: {failure}");
+		std::process::exit(1);
+	}
+	Ok(())
+}
+
+/// Runs the node with `run`'s flags until it is stopped.
+fn run_node(cli: &Cli, run: &NodeRunCmd) -> sc_cli::Result<()> {
+	let consensus = run.consensus;
+	let streaming = run.streaming.config().map(|config| service::StreamingSettings {
+		config,
+		statement_max_age: std::time::Duration::from_secs(run.streaming.statement_max_age),
+		public_url: run.streaming.streaming_public_url.clone(),
+		relay_suri: run.streaming.relay_suri.clone(),
+	});
+	let runner = cli.create_runner(&run.base)?;
+	runner.run_node_until_exit(|config| async move {
+		if consensus != Consensus::Aura &&
+			config.chain_spec.chain_type() != sc_service::ChainType::Development
+		{
+			log::warn!(
+				"--consensus {consensus} seals blocks on this node alone; \
+				 other nodes of this network will not follow it"
+			);
+		}
+		match config.network.network_backend {
+			sc_network::config::NetworkBackendType::Libp2p => {
+				service::new_full::<
+					sc_network::NetworkWorker<
+						Block,
+						<Block as sp_runtime::traits::Block>::Hash,
+					>,
+				>(config, consensus, streaming)
+				.await
+			},
+			sc_network::config::NetworkBackendType::Litep2p => {
+				service::new_full::<sc_network::Litep2pNetworkBackend>(
+					config, consensus, streaming,
+				)
+				.await
+			},
+		}
+		.map_err(sc_cli::Error::Service)
+	})
 }

@@ -6,6 +6,7 @@ pub mod benchmarking;
 pub mod chain_client;
 pub mod chain_spec;
 pub mod cli;
+pub mod client;
 pub mod command;
 pub mod extrinsic;
 pub mod rpc;

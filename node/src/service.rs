@@ -467,6 +467,26 @@ pub struct StreamingSettings {
 	pub config: sutantra_streaming::StreamingConfig,
 	/// How old a signed access statement may be.
 	pub statement_max_age: Duration,
+	/// The base URL the streaming server is reached at from outside, if the operator gave one.
+	pub public_url: Option<String>,
+	/// The secret URI of the account relayed streams are pulled as.
+	pub relay_suri: Option<String>,
+}
+
+impl StreamingSettings {
+	/// The base URLs this node's streaming server is reached at.
+	fn own_endpoints(&self) -> Vec<String> {
+		let addr = self.config.http_addr;
+		let mut endpoints: Vec<String> = self.public_url.iter().cloned().collect();
+		if addr.ip().is_unspecified() || addr.ip().is_loopback() {
+			endpoints.push(format!("http://127.0.0.1:{}", addr.port()));
+			endpoints.push(format!("http://localhost:{}", addr.port()));
+		}
+		if !addr.ip().is_unspecified() {
+			endpoints.push(format!("http://{addr}"));
+		}
+		endpoints
+	}
 }
 
 /// How far ahead of this node's clock a statement may be dated (clients' clocks drift).
@@ -489,6 +509,18 @@ async fn start_streaming(
 	};
 
 	let addr = settings.config.http_addr;
+	let own_endpoints = settings.own_endpoints();
+	let relay_key = match (&settings.relay_suri, settings.config.enable_relay) {
+		(Some(suri), true) => Some(<sp_core::sr25519::Pair as sp_core::Pair>::from_string(suri, None).map_err(|_| {
+			ServiceError::Other(
+				"--relay-suri is not a valid secret URI: give a secret phrase, a 0x seed or a \
+				 dev account such as //Ferdie"
+					.into(),
+			)
+		})?),
+		_ => None,
+	};
+	let discovery_interval = Duration::from_secs(settings.config.discovery_interval_seconds);
 	let statements =
 		StatementVerifier::new(genesis_hash.as_ref(), settings.statement_max_age, STATEMENT_MAX_SKEW);
 	let policy = Arc::new(ChainPolicy::new(client.clone(), statements));
@@ -500,6 +532,25 @@ async fn start_streaming(
 				 with --streaming-addr, or run without streaming (--no-streaming)"
 			))
 		})?;
+	if let Some(key) = relay_key {
+		use sp_core::{crypto::Ss58Codec, Pair};
+		log::info!(
+			"📡 Relaying up to {} streams from their origin nodes, as {}",
+			engine.config().relay_capacity,
+			sutantra_runtime::AccountId::from(key.public()).to_ss58check()
+		);
+		engine.set_upstreams(Arc::new(sutantra_integration::relay::ChainUpstreams::new(
+			client.clone(),
+			key,
+			genesis_hash.as_ref(),
+			own_endpoints,
+		)));
+	}
+	task_manager.spawn_handle().spawn(
+		"streaming-discovery",
+		Some("streaming"),
+		sutantra_integration::relay::discover(client.clone(), engine.clone(), discovery_interval),
+	);
 	let book = VoucherBook::new(genesis_hash.as_ref(), OffchainVoucherStore(offchain));
 	let bridge = sutantra_integration::bridge::Bridge::<_, FullBackend, _>::new(client, engine, book, metrics);
 	task_manager.spawn_handle().spawn("streaming-bridge", Some("streaming"), bridge.run(events));

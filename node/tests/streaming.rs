@@ -314,3 +314,148 @@ async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
 	}
 	node.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_node_relays_a_stream_from_its_origin() {
+	// Alice's node validates (Aura and GRANDPA, 6 s blocks) and ingests the stream; a full node
+	// of the same chain relays it as Ferdie, whom Alice lets carry it.
+	let mut origin = TestNode::start_chain(
+		&["--chain", "dev", "--alice", "--validator", "--force-authoring"],
+		&["--node-key", "0000000000000000000000000000000000000000000000000000000000000001"],
+	)
+	.await;
+	let bootnode = origin.p2p_address().await;
+	let mut relay = TestNode::start_chain(
+		&["--chain", "dev"],
+		&["--bootnodes", &bootnode, "--relay", "--relay-suri", "//Ferdie", "--discovery-interval", "1"],
+	)
+	.await;
+	let client = origin.client().await;
+	let (alice, charlie, dave, ferdie) = (
+		Sr25519Keyring::Alice,
+		Sr25519Keyring::Charlie,
+		Sr25519Keyring::Dave,
+		Sr25519Keyring::Ferdie,
+	);
+
+	let id = register_live_stream(&client, alice, "relayed", UNIT / 1_000).await;
+	let announce = RuntimeCall::Streams(pallet_streams::Call::update_stream {
+		stream_id: id,
+		title: None,
+		description: None,
+		price_per_second: None,
+		max_viewers: None,
+		origin_endpoint: Some(origin.streaming_url().into_bytes()),
+	});
+	client.submit(&alice.pair(), announce, WaitFor::InBlock).await.unwrap();
+	for guest in [ferdie, dave] {
+		let grant = RuntimeCall::Streams(pallet_streams::Call::grant_access {
+			stream_id: id,
+			viewer: guest.to_account_id().into(),
+			valid_until: None,
+		});
+		client.submit(&alice.pair(), grant, WaitFor::InBlock).await.unwrap();
+	}
+	let publisher = publish_test_source(&client, &origin.streaming_url(), alice, id).await;
+
+	// The relay has followed the chain to the grants.
+	let relay_client = relay.client().await;
+	let height = client.best_number().await.unwrap();
+	relay
+		.wait_for("the relay to import the grants", Duration::from_secs(60), || async {
+			(relay_client.best_number().await.ok()? >= height).then_some(())
+		})
+		.await;
+
+	// Dave watches at the relay; the origin serves one session, Ferdie's.
+	let relay_whep = format!("{}/whep/{id}", relay.streaming_url());
+	let viewer = Viewer::connect(WatchOptions {
+		endpoint: relay_whep.clone(),
+		token: Some(token(&relay_client, dave, id, Purpose::Watch)),
+		output: None,
+	})
+	.await
+	.unwrap_or_else(|e| panic!("{e}\n{}", relay.log_tail()));
+	let stats = viewer.wait_for_frames(30, Duration::from_secs(30)).await.unwrap();
+	assert_eq!(stats.started_with_keyframe, Some(true), "{stats:?}");
+	let relayed = relay.streaming_get("/streams").await;
+	assert_eq!(relayed[0]["stream"], id.to_string());
+	assert_eq!(relayed[0]["relayed_from"], format!("{}/whep/{id}", origin.streaming_url()));
+	assert_eq!(origin.streaming_get("/streams").await[0]["viewers"], 1);
+	// The relay's own gate still asks the chain: Charlie has no access.
+	let refused = Viewer::connect(WatchOptions {
+		endpoint: relay_whep,
+		token: Some(token(&relay_client, charlie, id, Purpose::Watch)),
+		output: None,
+	})
+	.await;
+	assert_eq!(refusal(refused).0, 402);
+	// Discovery lists the stream, live here.
+	let directory = relay
+		.wait_for("the stream in the relay's directory", Duration::from_secs(10), || async {
+			let directory = relay.streaming_get("/directory").await;
+			(directory[0]["here"] == true).then_some(directory)
+		})
+		.await;
+	assert_eq!(directory[0]["title"], "relayed");
+	assert_eq!(directory[0]["origin"], origin.streaming_url());
+
+	// Alice ends the stream on chain: Dave's relayed session ends too.
+	let end = RuntimeCall::Streams(pallet_streams::Call::end_stream { stream_id: id });
+	client.submit(&alice.pair(), end, WaitFor::InBlock).await.unwrap();
+	let reason = viewer.wait_ended(Duration::from_secs(20)).await;
+	assert!(reason.is_some(), "the relayed session did not end with the stream");
+
+	let _ = publisher.stop().await;
+	relay.stop().await;
+	origin.stop().await;
+}
+
+/// The report's figure: time from a viewer's WHEP request to its answer (which includes the
+/// statement check and the `StreamsApi::access` call) and to its first frame, over 20 joins.
+/// Run: `cargo test -p sutantra-node --test streaming -- --ignored --nocapture join_latency`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement; prints figures"]
+async fn join_latency() {
+	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
+	let client = node.client().await;
+	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
+	let base = node.streaming_url();
+	let id = register_live_stream(&client, alice, "joins", UNIT / 1_000).await;
+	let publisher = publish_test_source(&client, &base, alice, id).await;
+	// Bob's access comes from a payment channel: the chain check reads the channel too.
+	open_channel(&client, bob, alice, Some(id), UNIT).await;
+
+	let (mut answers, mut first_frames) = (Vec::new(), Vec::new());
+	for _ in 0..20 {
+		let started = std::time::Instant::now();
+		let viewer = Viewer::connect(WatchOptions {
+			endpoint: format!("{base}/whep/{id}"),
+			token: Some(token(&client, bob, id, Purpose::Watch)),
+			output: None,
+		})
+		.await
+		.unwrap();
+		answers.push(started.elapsed());
+		let stats = viewer.wait_for_frames(1, Duration::from_secs(10)).await.unwrap();
+		first_frames.push(stats.first_frame_after.expect("a first frame"));
+		viewer.stop().await.unwrap();
+	}
+	let percentile = |values: &mut Vec<Duration>, p: f64| {
+		values.sort();
+		let index = ((values.len() as f64 * p).ceil() as usize).clamp(1, values.len()) - 1;
+		values[index].as_millis()
+	};
+	println!(
+		"WHEP request -> media connected (chain check included): p50 {} ms, p95 {} ms",
+		percentile(&mut answers, 0.50),
+		percentile(&mut answers, 0.95)
+	);
+	println!(
+		"WHEP request -> first frame: p50 {} ms, p95 {} ms (20 joins)",
+		percentile(&mut first_frames, 0.50),
+		percentile(&mut first_frames, 0.95)
+	);
+	publisher.stop().await.unwrap();
+	node.stop().await;
+}

@@ -30,7 +30,9 @@ pub struct TestNode {
 	pub prometheus_port: u16,
 	/// The streaming server's HTTP port (WHIP/WHEP) on 127.0.0.1.
 	pub streaming_port: u16,
-	p2p_port: u16,
+	pub p2p_port: u16,
+	/// How the node was told which chain to run (`--dev`, or `--chain dev --alice ...`).
+	chain_args: Vec<String>,
 	log: Arc<Mutex<VecDeque<String>>>,
 	_base_path: tempfile::TempDir,
 }
@@ -43,8 +45,15 @@ pub fn free_port() -> u16 {
 impl TestNode {
 	/// Starts a one-validator dev node with the given extra arguments.
 	pub async fn start(extra_args: &[&str]) -> TestNode {
+		Self::start_chain(&["--dev"], extra_args).await
+	}
+
+	/// Starts a node of the chain `chain_args` say (e.g. `--chain dev` for a full node that
+	/// follows a dev validator) with the given extra arguments.
+	pub async fn start_chain(chain_args: &[&str], extra_args: &[&str]) -> TestNode {
 		let ports = (free_port(), free_port(), free_port(), free_port());
-		Self::start_at(tempfile::tempdir().unwrap(), ports, extra_args).await
+		let chain_args = chain_args.iter().map(|arg| arg.to_string()).collect();
+		Self::start_at(tempfile::tempdir().unwrap(), chain_args, ports, extra_args).await
 	}
 
 	/// Kills the node with SIGKILL (no chance to shut down cleanly), then starts it again on
@@ -54,16 +63,19 @@ impl TestNode {
 		let rpc_port: u16 = self.ws_url.rsplit(':').next().unwrap().parse().unwrap();
 		let ports = (rpc_port, self.p2p_port, self.prometheus_port, self.streaming_port);
 		let base_path = std::mem::replace(&mut self._base_path, tempfile::tempdir().unwrap());
-		Self::start_at(base_path, ports, extra_args).await
+		let chain_args = std::mem::take(&mut self.chain_args);
+		Self::start_at(base_path, chain_args, ports, extra_args).await
 	}
 
 	async fn start_at(
 		base_path: tempfile::TempDir,
+		chain_args: Vec<String>,
 		(rpc_port, p2p_port, prometheus_port, streaming_port): (u16, u16, u16, u16),
 		extra_args: &[&str],
 	) -> TestNode {
 		let mut child = Command::new(env!("CARGO_BIN_EXE_sutantra-node"))
-			.args(["--dev", "--no-mdns", "--no-telemetry"])
+			.args(&chain_args)
+			.args(["--no-mdns", "--no-telemetry"])
 			.arg("--base-path")
 			.arg(base_path.path())
 			.args(["--rpc-port", &rpc_port.to_string()])
@@ -103,9 +115,21 @@ impl TestNode {
 			prometheus_port,
 			streaming_port,
 			p2p_port,
+			chain_args,
 			log,
 			_base_path: base_path,
 		}
+	}
+
+	/// The streaming server's base URL.
+	pub fn streaming_url(&self) -> String {
+		format!("http://127.0.0.1:{}", self.streaming_port)
+	}
+
+	/// The node's p2p address with its peer id, for another node's `--bootnodes`.
+	pub async fn p2p_address(&mut self) -> String {
+		let peer_id = self.client().await.local_peer_id().await.expect("the node has a peer id");
+		format!("/ip4/127.0.0.1/tcp/{}/p2p/{peer_id}", self.p2p_port)
 	}
 
 	/// The last lines the node printed, to explain a failure.
@@ -162,6 +186,22 @@ impl TestNode {
 		tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response).await.unwrap();
 		assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 		response
+	}
+
+	/// GETs `path` from the node's streaming server and returns the JSON body.
+	pub async fn streaming_get(&self, path: &str) -> serde_json::Value {
+		use tokio::io::AsyncWriteExt;
+		let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.streaming_port))
+			.await
+			.unwrap_or_else(|e| panic!("no streaming server: {e}\n{}", self.log_tail()));
+		let request =
+			format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+		stream.write_all(request.as_bytes()).await.unwrap();
+		let mut response = String::new();
+		tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response).await.unwrap();
+		assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+		let body = response.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+		serde_json::from_str(body).unwrap_or_else(|e| panic!("{path} is not JSON: {e}: {body}"))
 	}
 
 	/// Stops the node with SIGINT and checks that it shuts down cleanly.

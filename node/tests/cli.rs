@@ -1,0 +1,239 @@
+//! The command-line clients against a running dev node: the real `sutantra-node` binary both
+//! as the node and as the client, as a creator and a viewer would use them.
+
+mod common;
+
+use std::{process::Output, time::Duration};
+
+use common::TestNode;
+use serde_json::Value;
+use tokio::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sutantra-node");
+
+/// Runs `sutantra-node ARGS` against `node`.
+async fn run(node: &TestNode, args: &[&str]) -> Output {
+	let streaming = node.streaming_url();
+	Command::new(BIN)
+		.args(args)
+		.args(["--rpc", &node.ws_url, "--streaming", &streaming])
+		.output()
+		.await
+		.expect("the client runs")
+}
+
+/// Runs a command that must succeed and returns its standard output.
+async fn ok(node: &TestNode, args: &[&str]) -> String {
+	let output = run(node, args).await;
+	let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(output.status.success(), "{args:?} failed: {stderr}\n{stdout}");
+	stdout
+}
+
+/// Runs a `--json` command that must succeed and parses what it prints.
+async fn json(node: &TestNode, args: &[&str]) -> Value {
+	let mut with_json = args.to_vec();
+	with_json.push("--json");
+	let stdout = ok(node, &with_json).await;
+	serde_json::from_str(&stdout)
+		.unwrap_or_else(|e| panic!("{args:?} printed no JSON ({e}): {stdout}"))
+}
+
+/// Runs a command that must fail; returns its error output.
+async fn fails(node: &TestNode, args: &[&str]) -> String {
+	let output = run(node, args).await;
+	let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+	assert!(
+		!output.status.success(),
+		"{args:?} succeeded: {}",
+		String::from_utf8_lossy(&output.stdout)
+	);
+	stderr
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
+	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
+	node.client().await;
+	let alice = ["--suri", "//Alice"];
+
+	// Create (and announce where it is published), start, list, show.
+	let origin = node.streaming_url();
+	let created = json(
+		&node,
+		&[
+			&[
+				"stream",
+				"create",
+				"--title",
+				"From the CLI",
+				"--price-per-second",
+				"0.001",
+				"--origin",
+				&origin,
+			],
+			&alice[..],
+		]
+		.concat(),
+	)
+	.await;
+	let id = created["id"].as_u64().expect("an id");
+	assert_eq!(created["status"], "registered");
+	assert_eq!(created["price_per_second"], "1000000000");
+	let id_text = id.to_string();
+	let started = ok(&node, &[&["stream", "start", &id_text], &alice[..]].concat()).await;
+	assert!(started.contains("is live"), "{started}");
+	let live = json(&node, &["stream", "list", "--live"]).await;
+	assert!(
+		live.as_array().unwrap().iter().any(|s| s["id"] == id && s["status"] == "live"),
+		"{live}"
+	);
+	let table = ok(&node, &["stream", "list"]).await;
+	assert!(table.lines().next().unwrap().starts_with("ID  TITLE"), "{table}");
+	assert!(table.contains("From the CLI") && table.contains("0.001 SUT/s"), "{table}");
+	let shown = ok(&node, &["stream", "show", &id_text]).await;
+	assert!(
+		shown.contains("status:       live") && shown.contains(&format!("origin:       {origin}")),
+		"{shown}"
+	);
+
+	// Alice publishes the built-in test source in the background.
+	let mut publisher = Command::new(BIN)
+		.args(["stream", "publish", &id_text, "--test-source", "--duration", "120"])
+		.args(alice)
+		.args(["--rpc", &node.ws_url, "--streaming", &origin])
+		.stdout(std::process::Stdio::piped())
+		.stderr(std::process::Stdio::piped())
+		.kill_on_drop(true)
+		.spawn()
+		.unwrap();
+	node.wait_for("the stream to be live on the node", Duration::from_secs(30), || async {
+		let streams = node.streaming_get("/streams").await;
+		(streams.as_array()?.iter().any(|s| s["stream"] == id_text)).then_some(())
+	})
+	.await;
+
+	// Bob watches for 12 s: a channel is opened for him, he pays with vouchers, and closes it.
+	let watched = json(
+		&node,
+		&[
+			"stream",
+			"watch",
+			&id_text,
+			"--duration",
+			"12",
+			"--close",
+			"--deposit",
+			"1",
+			"--suri",
+			"//Bob",
+		],
+	)
+	.await;
+	assert!(watched["frames"].as_u64().unwrap() > 200, "{watched}");
+	let paid: u128 = watched["paid"].as_str().unwrap().parse().unwrap();
+	// 12 s at 0.001 SUT/s, paid a few seconds ahead.
+	assert!(paid >= 12 * 1_000_000_000 && paid <= 20 * 1_000_000_000, "{watched}");
+	assert_eq!(watched["channel_closing"], true);
+	let channel = watched["channel"].as_u64().unwrap();
+	let channels = json(&node, &["channel", "list", "--account", "//Bob"]).await;
+	let listed =
+		channels.as_array().unwrap().iter().find(|c| c["id"] == channel).expect("Bob's channel");
+	assert!(listed["closes_at"].is_number(), "{listed}");
+	assert_eq!(listed["deposit"], "1000000000000");
+
+	// The node's status shows the chain and the stream being served.
+	let status = json(&node, &["status"]).await;
+	assert_eq!(status["chain"], "Sutantra Development");
+	assert!(status["best"].as_u64().unwrap() >= 3, "{status}");
+	assert_eq!(status["streaming"]["live_streams"], 1);
+	let status = ok(&node, &["status"]).await;
+	assert!(status.contains("1 live stream(s)"), "{status}");
+
+	// A bearer statement for OBS, with its endpoint.
+	let token = json(&node, &[&["stream", "token", &id_text], &alice[..]].concat()).await;
+	assert_eq!(token["endpoint"], format!("{origin}/whip/{id}"));
+	assert!(token["token"].as_str().unwrap().len() > 100, "{token}");
+
+	// Channels by hand: open, top up, close.
+	let opened =
+		json(&node, &["channel", "open", "//Alice", "--deposit", "2", "--suri", "//Charlie"]).await;
+	let charlie_channel = opened["id"].as_u64().unwrap().to_string();
+	let topped =
+		json(&node, &["channel", "top-up", &charlie_channel, "0.5", "--suri", "//Charlie"]).await;
+	assert_eq!(topped["deposit"], "2500000000000");
+	let closed = json(&node, &["channel", "close", &charlie_channel, "--suri", "//Charlie"]).await;
+	assert_eq!(closed["closed"], false, "the payer's close starts the challenge period");
+
+	// Grants: Dave may watch for an hour, then not.
+	ok(&node, &[&["stream", "grant", &id_text, "//Dave", "--until", "1h"], &alice[..]].concat())
+		.await;
+	ok(&node, &[&["stream", "revoke", &id_text, "//Dave"], &alice[..]].concat()).await;
+
+	// Alice ends the stream: the publish stops by itself.
+	let ended = ok(&node, &[&["stream", "end", &id_text], &alice[..]].concat()).await;
+	assert!(ended.contains("ended"), "{ended}");
+	let output = tokio::time::timeout(Duration::from_secs(30), publisher.wait())
+		.await
+		.expect("the publish stops when the stream ends")
+		.unwrap();
+	assert!(output.success());
+	node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn errors_say_what_to_do() {
+	// No node at that address.
+	let output =
+		Command::new(BIN).args(["status", "--rpc", "ws://127.0.0.1:1"]).output().await.unwrap();
+	assert_eq!(output.status.code(), Some(1));
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(stderr.contains("cannot reach a Sutantra node at ws://127.0.0.1:1"), "{stderr}");
+
+	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
+	node.client().await;
+	let created = json(
+		&node,
+		&[
+			"stream",
+			"create",
+			"--title",
+			"errors",
+			"--price-per-second",
+			"0.001",
+			"--start",
+			"--suri",
+			"//Alice",
+		],
+	)
+	.await;
+	let id = created["id"].as_u64().unwrap().to_string();
+
+	let stderr = fails(&node, &["stream", "show", "999"]).await;
+	assert!(stderr.contains("stream 999 not found"), "{stderr}");
+	let stderr = fails(&node, &["stream", "end", &id, "--suri", "//Bob"]).await;
+	assert!(stderr.contains("not the creator"), "{stderr}");
+	let stderr = fails(&node, &["stream", "end", &id]).await;
+	assert!(stderr.contains("--suri"), "{stderr}");
+	let stderr =
+		fails(&node, &["channel", "open", "//Alice", "--deposit", "5", "--suri", "//Nobody"]).await;
+	assert!(
+		stderr.contains("insufficient balance") && stderr.contains("has 0 SUT, needs 5 SUT"),
+		"{stderr}"
+	);
+	let stderr =
+		fails(&node, &["channel", "open", "//Alice", "--deposit", "lots", "--suri", "//Bob"]).await;
+	assert!(stderr.contains("is not an amount of SUT"), "{stderr}");
+	// Nobody publishes, and a deposit of 10 s is not access (the chain wants 30 s covered).
+	let stderr = fails(
+		&node,
+		&["stream", "watch", &id, "--deposit", "0.01", "--duration", "5", "--suri", "//Charlie"],
+	)
+	.await;
+	assert!(
+		stderr.contains("access denied (402)") && stderr.contains("payment required"),
+		"{stderr}"
+	);
+	node.stop().await;
+}
