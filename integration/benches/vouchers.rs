@@ -1,0 +1,89 @@
+//! Voucher intake benchmark: how many vouchers one core checks and accepts per second.
+//!
+//! Each voucher goes through exactly what the node does when a viewer sends one on the data
+//! channel: the channel checks, the monotonic and deposit checks, the sr25519 signature check
+//! and the durable write of the best voucher (here to memory, so the figure is the node's CPU
+//! cost, not a disk's). Figures for the signature check alone are printed too.
+//!
+//! ```sh
+//! cargo bench -p sutantra-integration --bench vouchers --profile dev          # 20,000 vouchers
+//! cargo bench -p sutantra-integration --bench vouchers --profile dev -- 5000  # another count
+//! ```
+//!
+//! The `dev` profile is the one the node and the tests are built with; it optimises the
+//! signature crates (see the workspace's `[profile.dev.package]`).
+
+use std::{collections::HashMap, sync::Mutex, time::Instant};
+
+use sp_core::{sr25519, Pair};
+use sp_runtime::AccountId32;
+use sutantra_integration::vouchers::{ChannelState, VoucherBook, VoucherStore};
+use sutantra_payments_primitives::{sign_voucher, verify_voucher, SignedVoucher, Voucher};
+
+#[derive(Default)]
+struct MemoryStore(Mutex<HashMap<Vec<u8>, Vec<u8>>>);
+
+impl VoucherStore for MemoryStore {
+	fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+		self.0.lock().unwrap().get(key).cloned()
+	}
+
+	fn set(&self, key: &[u8], value: &[u8]) {
+		self.0.lock().unwrap().insert(key.to_vec(), value.to_vec());
+	}
+}
+
+fn main() {
+	let count: u64 = std::env::args()
+		.skip(1)
+		.find(|arg| !arg.starts_with('-'))
+		.map(|arg| arg.parse().expect("the argument is a number of vouchers"))
+		.unwrap_or(20_000);
+	let genesis = [7u8; 32];
+	let payer = sr25519::Pair::from_string("//Bob", None).unwrap();
+	let payee: AccountId32 = sr25519::Pair::from_string("//Alice", None).unwrap().public().into();
+	let payer_account: AccountId32 = payer.public().into();
+	let price: u128 = 10_000_000_000;
+	let channel = ChannelState {
+		payer: payer_account.clone(),
+		payee: payee.clone(),
+		deposit: price * u128::from(count) + 1,
+		paid: 0,
+		nonce: 0,
+		closing: false,
+	};
+	// One viewer paying every few seconds: each voucher raises the amount and the nonce.
+	let vouchers: Vec<SignedVoucher<u128>> = (1..=count)
+		.map(|nonce| {
+			let voucher =
+				Voucher { channel_id: 1, cumulative_amount: price * u128::from(nonce), nonce };
+			SignedVoucher { signature: sign_voucher(&payer, &genesis, &voucher), voucher }
+		})
+		.collect();
+
+	let started = Instant::now();
+	for signed in &vouchers {
+		assert!(verify_voucher(&genesis, &signed.voucher, &signed.signature, &payer_account));
+	}
+	let verify = started.elapsed();
+
+	let book = VoucherBook::new(&genesis, MemoryStore::default());
+	let started = Instant::now();
+	for signed in &vouchers {
+		book.accept(signed, &channel, &payer_account, &payee).expect("every voucher is newer");
+	}
+	let accept = started.elapsed();
+
+	let per_second = |elapsed: std::time::Duration| count as f64 / elapsed.as_secs_f64();
+	println!("{count} vouchers, one core:");
+	println!(
+		"  signature check alone: {:>8.0} vouchers/s ({:.1} µs each)",
+		per_second(verify),
+		verify.as_secs_f64() * 1e6 / count as f64
+	);
+	println!(
+		"  full intake (checks, signature, store): {:>8.0} vouchers/s ({:.1} µs each)",
+		per_second(accept),
+		accept.as_secs_f64() * 1e6 / count as f64
+	);
+}
