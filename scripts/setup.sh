@@ -41,8 +41,10 @@ if ((${#missing[@]})); then
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-# The JavaScript test suites (polkadot.js, the browser driver): exactly the locked packages.
-for js in "$root/tests/polkadot-js" "$root/tests/browser"; do
+# The JavaScript test suites (polkadot.js, the browser driver, zombienet): exactly the locked
+# packages. zombienet's own `setup` downloads binaries and is never used: the networks run our
+# node binary with the native provider.
+for js in "$root/tests/polkadot-js" "$root/tests/browser" "$root/zombienet"; do
 	if [ -f "$js/package-lock.json" ] && { [ ! -d "$js/node_modules" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; }; then
 		say "installing the test packages of ${js#"$root"/} (npm ci)"
 		(cd "$js" && npm ci --no-audit --no-fund --loglevel=error)

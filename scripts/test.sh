@@ -25,6 +25,21 @@ say "polkadot.js tests"
 (cd tests/polkadot-js && SUTANTRA_NODE="$CARGO_TARGET_DIR/debug/sutantra-node" \
 	node --test --test-reporter=spec --test-reporter-destination=stdout test/*.test.js) 2>&1 | tee "$logs/js.log" || status=1
 
+say "zombienet: two validators and a relay (zombienet/local-2.zndsl)"
+zn_start=$(date +%s)
+zn_pass=0
+zn_fail=0
+if "$root/scripts/zombienet.sh" local-2.zndsl >"$logs/zombienet.log" 2>&1; then
+	zn_pass=1
+else
+	zn_fail=1
+	status=1
+	tail -n 60 "$logs/zombienet.log"
+fi
+# zombienet draws boxes around its results; keep only the result lines.
+grep -E "✅|❌|Result:|Charlie" "$logs/zombienet.log" | sed -E 's/\x1b\[[0-9;]*m//g; s/[│┃]//g; s/ +/ /g' || true
+echo "zombienet took $(($(date +%s) - zn_start)) s"
+
 # One summary line for the whole run.
 read -r rust_pass rust_fail < <(awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } } END { print p+0, f+0 }' "$logs/cargo.log")
 js_pass=$(awk '/^ℹ pass / { print $3 }' "$logs/js.log" | tail -n 1)
@@ -35,11 +50,11 @@ if [ "$js_pass" -eq 0 ] && [ "$js_fail" -eq 0 ]; then
 	echo "the polkadot.js suite reported no tests" >&2
 	status=1
 fi
-passed=$((rust_pass + js_pass))
-failed=$((rust_fail + js_fail))
+passed=$((rust_pass + js_pass + zn_pass))
+failed=$((rust_fail + js_fail + zn_fail))
 [ "$failed" -eq 0 ] || status=1
 
 echo
-echo "Rust: ${rust_pass} passed, ${rust_fail} failed; polkadot.js: ${js_pass} passed, ${js_fail} failed"
+echo "Rust: ${rust_pass} passed, ${rust_fail} failed; polkadot.js: ${js_pass} passed, ${js_fail} failed; zombienet: ${zn_pass} passed, ${zn_fail} failed"
 echo "summary: ${passed} passed, ${failed} failed"
 exit $status

@@ -20,6 +20,9 @@ const TRANSFER_AMOUNT = 10n * UNIT;
 /** How long a submitted transfer gets to be finalised. */
 const FINALIZE_TIMEOUT_MS = 60_000;
 
+/** `section.Method` of every event seen in a finalised block of a transaction of this suite. */
+const seenEvents = new Set();
+
 /** A readable description of a failed dispatch, with module errors decoded from the metadata. */
 function describeDispatchError(api, dispatchError) {
   if (dispatchError.isModule) {
@@ -56,6 +59,7 @@ function signAndSendFinalized(api, tx, signer, timeoutMs) {
       if (result.dispatchError) {
         settle(new Error(`transaction failed: ${describeDispatchError(api, result.dispatchError)}`));
       } else if (result.status.isFinalized) {
+        for (const { event } of result.events) seenEvents.add(`${event.section}.${event.method}`);
         settle(null, result);
       } else if (result.isError) {
         settle(new Error(`transaction not included: status ${result.status.type}`));
@@ -263,5 +267,70 @@ describe('polkadot.js against sutantra-node (--dev, manual-seal-500)', () => {
     const requested = closing.events.find(({ event }) => api.events.payments.CloseRequested.is(event));
     assert.ok(requested, 'no payments.CloseRequested event');
     assert.ok((await api.query.payments.channels(channelId)).unwrap().closesAt.isSome);
+  });
+
+  it("runs a stream's whole life and a channel's as apps would, and decodes every event", async () => {
+    const eve = keyring.addFromUri('//Eve');
+    const ferdie = keyring.addFromUri('//Ferdie');
+    const send = (tx, signer) => signAndSendFinalized(api, tx, signer, FINALIZE_TIMEOUT_MS);
+    const find = (result, is) => {
+      const record = result.events.find(({ event }) => is(event));
+      assert.ok(record, 'the expected event is missing');
+      return record.event;
+    };
+
+    // Register, update (title and origin endpoint), start.
+    const registered = await send(api.tx.streams.registerStream('whole life', '', UNIT / 1000n, 0), alice);
+    const streamId = find(registered, api.events.streams.StreamRegistered.is).data.streamId.toBigInt();
+    await send(
+      api.tx.streams.updateStream(streamId, 'a whole life', null, null, 25, 'http://127.0.0.1:8088'),
+      alice,
+    );
+    let stored = (await api.query.streams.streams(streamId)).unwrap();
+    assert.equal(stored.title.toUtf8(), 'a whole life');
+    assert.equal(stored.maxViewers.toNumber(), 25);
+    assert.equal(stored.origin.unwrap().toUtf8(), 'http://127.0.0.1:8088');
+    await send(api.tx.streams.startStream(streamId), alice);
+
+    // Grant Eve access until a block, read her token, ask StreamsApi, revoke it.
+    const best = (await api.rpc.chain.getHeader()).number.toNumber();
+    const granted = await send(api.tx.streams.grantAccess(streamId, eve.address, best + 100), alice);
+    assert.equal(find(granted, api.events.streams.AccessGranted.is).data.validUntil.toNumber(), best + 100);
+    const token = (await api.query.streams.accessTokens(streamId, eve.address)).unwrap();
+    assert.ok(token.source.isGranted);
+    const access = await api.call.streamsApi.access(streamId, eve.address);
+    assert.ok(access.isAllowed && access.asAllowed.source.isGranted, `access is ${access}`);
+    await send(api.tx.streams.revokeAccess(streamId, eve.address), alice);
+    assert.ok((await api.call.streamsApi.access(streamId, eve.address)).isNoAccess);
+    const mine = await api.call.streamsApi.streamsByCreator(alice.address);
+    assert.ok(mine.some(([id]) => id.toBigInt() === streamId));
+
+    // End it, then remove it: the deposit comes back.
+    const ended = await send(api.tx.streams.endStream(streamId), alice);
+    assert.equal(find(ended, api.events.streams.StreamEnded.is).data.forced.isFalse, true);
+    assert.ok((await api.call.streamsApi.access(streamId, eve.address)).isStreamNotLive);
+    const removed = await send(api.tx.streams.removeStream(streamId), alice);
+    assert.equal(find(removed, api.events.streams.StreamRemoved.is).data.depositReleased.toBigInt(), UNIT);
+    assert.ok((await api.query.streams.streams(streamId)).isNone);
+
+    // A channel: Ferdie opens it, tops it up; Alice, the payee, closes it at once.
+    const opened = await send(api.tx.payments.openChannel(alice.address, null, 2n * UNIT), ferdie);
+    const channelId = find(opened, api.events.payments.ChannelOpened.is).data.channelId.toBigInt();
+    const topped = await send(api.tx.payments.topUp(channelId, UNIT), ferdie);
+    assert.equal(find(topped, api.events.payments.ChannelToppedUp.is).data.deposit.toBigInt(), 3n * UNIT);
+    assert.equal((await api.call.paymentsApi.channel(channelId)).unwrap().deposit.toBigInt(), 3n * UNIT);
+    const closed = await send(api.tx.payments.close(channelId), alice);
+    find(closed, api.events.payments.ChannelClosed.is);
+    assert.ok((await api.call.paymentsApi.channel(channelId)).isNone);
+
+    // Every event of the two pallets has now been emitted by this suite and decoded from the
+    // metadata alone, with its named fields.
+    for (const section of ['streams', 'payments']) {
+      for (const name of Object.keys(api.events[section])) {
+        assert.ok(seenEvents.has(`${section}.${name}`), `${section}.${name} was never seen`);
+        const meta = api.events[section][name].meta;
+        assert.ok(meta.fields.every((field) => field.name.isSome), `${section}.${name} has unnamed fields`);
+      }
+    }
   });
 });
