@@ -2,12 +2,9 @@
 
 use serde_json::json;
 use sp_core::{crypto::Ss58Codec, Pair};
-use sutantra_runtime::{AccountId, Balance, BlockNumber, RuntimeCall, RuntimeEvent};
+use sutantra_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
 
-use super::{
-	fail, find_event, format::*, parse_account, signer, watch::fetch_channel, Failure, Outcome,
-	Session,
-};
+use super::{fail, format::*, parse_account, signer, watch::fetch_channel, Outcome, Session};
 use crate::cli::ChannelCmd;
 
 type ChannelInfo = pallet_payments::Channel<AccountId, Balance, BlockNumber>;
@@ -43,16 +40,7 @@ pub(super) async fn run(cmd: &ChannelCmd) -> Outcome {
 				deposit: *deposit,
 			});
 			let included = session.submit(&key, call, "opening the channel").await?;
-			let id = find_event(&included, |event| match event {
-				RuntimeEvent::Payments(pallet_payments::Event::ChannelOpened {
-					channel_id,
-					..
-				}) => Some(*channel_id),
-				_ => None,
-			})
-			.ok_or_else(|| {
-				Failure("the chain opened no channel (no ChannelOpened event)".into())
-			})?;
+			let id = super::opened_channel(&included)?;
 			session.print(
 				json!({ "id": id, "payee": payee.to_ss58check(), "deposit": deposit.to_string(), "stream": stream }),
 				|| {

@@ -252,6 +252,17 @@ pub(crate) fn find_event<T>(
 	included.events.iter().find_map(pick)
 }
 
+/// The id of the channel an `open_channel` transaction opened.
+pub(crate) fn opened_channel(included: &Included) -> Result<u64, Failure> {
+	find_event(included, |event| match event {
+		RuntimeEvent::Payments(pallet_payments::Event::ChannelOpened { channel_id, .. }) => {
+			Some(*channel_id)
+		},
+		_ => None,
+	})
+	.ok_or_else(|| Failure("the chain opened no channel (no ChannelOpened event)".into()))
+}
+
 /// A chain client's error, with the runtime's reasons spelled out.
 fn explain_chain_error(error: crate::chain_client::Error) -> String {
 	use crate::chain_client::Error;

@@ -19,10 +19,10 @@ use sutantra_integration::{
 	vouchers::PayMessage,
 };
 use sutantra_payments_primitives::{sign_voucher, SignedVoucher, Voucher};
-use sutantra_runtime::{AccountId, Balance, BlockNumber, RuntimeCall, RuntimeEvent};
+use sutantra_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
 use sutantra_streaming::client::{Viewer, WatchOptions};
 
-use super::{fail, find_event, format::*, stream::stream_info, Failure, Outcome, Session};
+use super::{fail, format::*, stream::stream_info, Failure, Outcome, Session};
 
 /// How often a paying viewer sends a voucher.
 const PAY_INTERVAL: Duration = Duration::from_secs(2);
@@ -337,16 +337,7 @@ async fn channel_for(
 				deposit: wanted,
 			});
 			let included = session.submit(key, call, "opening a payment channel").await?;
-			let channel_id = find_event(&included, |event| match event {
-				RuntimeEvent::Payments(pallet_payments::Event::ChannelOpened {
-					channel_id,
-					..
-				}) => Some(*channel_id),
-				_ => None,
-			})
-			.ok_or_else(|| {
-				Failure("the chain opened no channel (no ChannelOpened event)".into())
-			})?;
+			let channel_id = super::opened_channel(&included)?;
 			if !quiet {
 				eprintln!(
 					"opened channel {channel_id} to {} with {} ({} of watching)",

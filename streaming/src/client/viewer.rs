@@ -13,7 +13,6 @@ use rtc::media::io::ivf_reader::IVFFileHeader;
 use rtc::media::io::ivf_writer::IVFWriter;
 use rtc::media::io::Writer;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -144,13 +143,7 @@ impl Viewer {
 		let events = Arc::new(Events { shared: shared.clone(), signals });
 		let peer = super::client_peer(&options.endpoint, events).await?;
 
-		for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
-			let init = RTCRtpTransceiverInit {
-				direction: RTCRtpTransceiverDirection::Recvonly,
-				..Default::default()
-			};
-			peer.add_transceiver_from_kind(kind, Some(init)).await?;
-		}
+		crate::engine::receive_video_and_audio(&peer).await?;
 		let channel = peer.create_data_channel(PAY_CHANNEL_LABEL, None).await?;
 		let (open_tx, channel_open) = watch::channel(false);
 		let (message_tx, messages) = mpsc::unbounded_channel();

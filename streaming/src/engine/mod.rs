@@ -204,6 +204,35 @@ pub(crate) struct StreamEntry {
 	pub(crate) keyframe_requests: Option<mpsc::Sender<()>>,
 }
 
+impl StreamEntry {
+	/// A stream whose publisher session `publisher` was accepted and whose `expected_tracks`
+	/// have not arrived yet.
+	pub(crate) fn starting(publisher: SessionId, expected_tracks: usize) -> Self {
+		Self {
+			publisher,
+			phase: StreamPhase::Starting,
+			tracks: Vec::new(),
+			expected_tracks,
+			viewers: Default::default(),
+			keyframe_requests: None,
+		}
+	}
+}
+
+/// Asks a peer connection to receive video and audio (a WHEP client's offer).
+pub(crate) async fn receive_video_and_audio(peer: &Arc<dyn PeerConnection>) -> Result<()> {
+	use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+	use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+	for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
+		let init = RTCRtpTransceiverInit {
+			direction: RTCRtpTransceiverDirection::Recvonly,
+			..Default::default()
+		};
+		peer.add_transceiver_from_kind(kind, Some(init)).await?;
+	}
+	Ok(())
+}
+
 pub(crate) struct SessionEntry {
 	pub(crate) stream: StreamId,
 	pub(crate) role: Role,

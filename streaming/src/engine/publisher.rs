@@ -54,14 +54,7 @@ pub(super) async fn publish(
 		}
 		state.streams.insert(
 			stream.clone(),
-			StreamEntry {
-				publisher: session,
-				phase: StreamPhase::Starting,
-				tracks: Vec::new(),
-				expected_tracks: sent.len(),
-				viewers: Default::default(),
-				keyframe_requests: None,
-			},
+			StreamEntry::starting(session, sent.len()),
 		);
 		state
 			.sessions

@@ -13,8 +13,6 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::peer_connection::PeerConnection;
 
@@ -86,17 +84,7 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 			if state.streams.len() >= inner.config.max_streams as usize {
 				return Err(Error::TooManyStreams(inner.config.max_streams));
 			}
-			state.streams.insert(
-				stream.clone(),
-				StreamEntry {
-					publisher: session,
-					phase: StreamPhase::Starting,
-					tracks: Vec::new(),
-					expected_tracks: 1,
-					viewers: Default::default(),
-					keyframe_requests: None,
-				},
-			);
+			state.streams.insert(stream.clone(), StreamEntry::starting(session, 1));
 			let mut entry = SessionEntry::new(stream.clone(), Role::Publisher, None);
 			entry.relayed_from = Some(upstream.endpoint.clone());
 			state.sessions.insert(session, entry);
@@ -161,13 +149,7 @@ async fn pull(
 	let (events, mut gathered) = SessionEvents::new(inner, session);
 	let peer = inner.peers.build(events).await?;
 	let result = async {
-		for kind in [RtpCodecKind::Video, RtpCodecKind::Audio] {
-			let init = RTCRtpTransceiverInit {
-				direction: RTCRtpTransceiverDirection::Recvonly,
-				..Default::default()
-			};
-			peer.add_transceiver_from_kind(kind, Some(init)).await?;
-		}
+		super::receive_video_and_audio(&peer).await?;
 		let channel = peer.create_data_channel(PAY_CHANNEL_LABEL, None).await?;
 		let offer = peer.create_offer(None).await?;
 		peer.set_local_description(offer).await?;
