@@ -19,8 +19,13 @@ cat >&2 <<MSG
   polkadot.js apps:      https://polkadot.js.org/apps/?rpc=ws%3A%2F%2F127.0.0.1%3A${rpc_port}#/explorer
   Prometheus metrics:    http://127.0.0.1:9615/metrics
   Streaming (WHIP/WHEP): http://127.0.0.1:8088/whip/<stream id>, http://127.0.0.1:8088/whep/<stream id>
-  Browser player:        http://127.0.0.1:8088/watch/<stream id>
-  (publishing and watching need a signed statement as the bearer token; see docs/streaming.md)
+  Browser player:        http://127.0.0.1:8088/watch/<stream id>?token=<statement>
+
+  Try it from another terminal (docs/guide.md explains each step):
+    sutantra-node stream create --title "My stream" --price-per-second 0.001 --start --suri //Alice
+    sutantra-node stream publish 0 --test-source --suri //Alice
+    sutantra-node stream watch 0 --suri //Bob
+  (sutantra-node is ${node_bin})
 
   Stop with Ctrl-C.
 

@@ -225,6 +225,57 @@ async fn errors_say_what_to_do() {
 	let stderr =
 		fails(&node, &["channel", "open", "//Alice", "--deposit", "lots", "--suri", "//Bob"]).await;
 	assert!(stderr.contains("is not an amount of SUT"), "{stderr}");
+	// A key from a keystore directory, put there by `key insert`, signs instead of --suri.
+	let keystore = tempfile::tempdir().unwrap();
+	let dir = keystore.path().to_str().unwrap();
+	let inserted = Command::new(BIN)
+		.args([
+			"key",
+			"insert",
+			"--keystore-path",
+			dir,
+			"--scheme",
+			"sr25519",
+			"--key-type",
+			"acco",
+		])
+		.args(["--suri", "//Dave"])
+		.output()
+		.await
+		.unwrap();
+	assert!(inserted.status.success(), "{}", String::from_utf8_lossy(&inserted.stderr));
+	let dave = {
+		use sp_core::crypto::Ss58Codec;
+		sp_keyring::Sr25519Keyring::Dave.to_account_id().to_ss58check()
+	};
+	let created = json(
+		&node,
+		&["stream", "create", "--title", "from a keystore", "--price-per-second", "0"]
+			.into_iter()
+			.chain(["--keystore-path", dir, "--account", &dave])
+			.collect::<Vec<_>>(),
+	)
+	.await;
+	let shown = json(&node, &["stream", "show", &created["id"].to_string()]).await;
+	assert_eq!(shown["creator"], dave);
+	let stderr = fails(
+		&node,
+		&[
+			"stream",
+			"create",
+			"--title",
+			"x",
+			"--price-per-second",
+			"0",
+			"--keystore-path",
+			dir,
+			"--account",
+			"//Eve",
+		],
+	)
+	.await;
+	assert!(stderr.contains("has no sr25519 key of"), "{stderr}");
+
 	// Nobody publishes, and a deposit of 10 s is not access (the chain wants 30 s covered).
 	let stderr = fails(
 		&node,
