@@ -189,7 +189,7 @@ pub enum Subcommand {
 	/// Show what a node is doing: chain, blocks, peers, streaming endpoint, streams, viewers.
 	Status(StatusCmd),
 
-	/// Streams: create, list, show, start, end, grant, revoke, publish, watch, token.
+	/// Streams: create, list, show, start, end, remove, grant, revoke, publish, watch, token.
 	#[command(subcommand)]
 	Stream(StreamCmd),
 
@@ -330,6 +330,15 @@ pub enum StreamCmd {
 	},
 	/// End a stream (creator): every viewer's session closes.
 	End {
+		/// The stream's id.
+		id: u64,
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Remove an ended stream (creator): its deposit is returned.
+	Remove {
 		/// The stream's id.
 		id: u64,
 		#[command(flatten)]

@@ -179,6 +179,8 @@ async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
 		.expect("the publish stops when the stream ends")
 		.unwrap();
 	assert!(output.success());
+	let removed = json(&node, &[&["stream", "remove", &id_text], &alice[..]].concat()).await;
+	assert_eq!(removed["deposit_released"], "1000000000000");
 	node.stop().await;
 }
 
@@ -216,6 +218,8 @@ async fn errors_say_what_to_do() {
 	assert!(stderr.contains("not the creator"), "{stderr}");
 	let stderr = fails(&node, &["stream", "end", &id]).await;
 	assert!(stderr.contains("--suri"), "{stderr}");
+	let stderr = fails(&node, &["stream", "remove", &id, "--suri", "//Alice"]).await;
+	assert!(stderr.contains("end it first"), "{stderr}");
 	let stderr =
 		fails(&node, &["channel", "open", "//Alice", "--deposit", "5", "--suri", "//Nobody"]).await;
 	assert!(

@@ -81,6 +81,29 @@ pub(super) async fn run(cmd: &StreamCmd) -> Outcome {
 			});
 			Ok(())
 		},
+		StreamCmd::Remove { id, client, signer: signer_args } => {
+			let key = signer(signer_args)?;
+			let session = Session::connect(client).await?;
+			let info = creators_stream(&session, *id, &key).await?;
+			if info.status != StreamStatus::Ended {
+				return fail(format!(
+					"stream {id} is {}: end it first (`sutantra-node stream end {id}`)",
+					status_word(info.status)
+				));
+			}
+			let call = RuntimeCall::Streams(pallet_streams::Call::remove_stream { stream_id: *id });
+			session.submit(&key, call, "removing the stream").await?;
+			session.print(
+				json!({ "id": id, "removed": true, "deposit_released": info.deposit.to_string() }),
+				|| {
+					format!(
+						"stream {id} removed; its deposit of {} is yours again",
+						format_amount(info.deposit)
+					)
+				},
+			);
+			Ok(())
+		},
 		StreamCmd::Grant { id, viewer: account, until, client, signer: signer_args } => {
 			let key = signer(signer_args)?;
 			let viewer = parse_account(account)?;
