@@ -328,9 +328,10 @@ async fn show(session: &Session, id: u64) -> Outcome {
 	let best = session.chain.best_number().await?;
 	let base = session.streaming_url()?;
 	// What the node serves of it now, if its streaming server answers.
+	let id_text = id.to_string();
 	let here = match sutantra_streaming::client::Signalling::new() {
 		Ok(http) => http.get_json(&format!("{base}/streams")).await.ok().and_then(|streams| {
-			streams.as_array()?.iter().find(|stream| stream["stream"] == id.to_string()).cloned()
+			streams.as_array()?.iter().find(|stream| stream["stream"] == id_text.as_str()).cloned()
 		}),
 		Err(_) => None,
 	};

@@ -343,11 +343,10 @@ async fn channel_for(
 					"opened channel {channel_id} to {} with {} ({} of watching)",
 					creator.to_ss58check(),
 					format_amount(wanted),
-					if price == 0 {
-						"any length".into()
-					} else {
-						format_duration((wanted / price) as u64)
-					}
+					wanted
+						.checked_div(price)
+						.map(|seconds| format_duration(seconds as u64))
+						.unwrap_or_else(|| "any length".into())
 				);
 			}
 			(channel_id, fetch_channel(session, channel_id).await?)
