@@ -290,5 +290,9 @@ async fn errors_say_what_to_do() {
 		stderr.contains("access denied (402)") && stderr.contains("payment required"),
 		"{stderr}"
 	);
+	// Dave is granted access, but nobody publishes the stream.
+	ok(&node, &["stream", "grant", &id, "//Dave", "--suri", "//Alice"]).await;
+	let stderr = fails(&node, &["stream", "watch", &id, "--duration", "5", "--suri", "//Dave"]).await;
+	assert!(stderr.contains("does not serve stream") && stderr.contains("publishing"), "{stderr}");
 	node.stop().await;
 }

@@ -108,6 +108,10 @@ pub(super) async fn watch(
 	})
 	.await
 	.map_err(|error| match error {
+		sutantra_streaming::Error::Denied { status: 404, reason } => Failure(format!(
+			"the node does not serve stream {id} now ({reason}): is its creator publishing to this \
+			 node? `sutantra-node stream show {id}` names the stream's origin"
+		)),
 		sutantra_streaming::Error::Denied { status, reason } => {
 			Failure(format!("access denied ({status}): {reason}"))
 		},
