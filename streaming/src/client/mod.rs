@@ -131,10 +131,14 @@ async fn client_peer(
 	let (address, settings) = if server_is_loopback {
 		(
 			SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
-			SettingEngineBuilder::new().with_include_loopback_candidate(true),
+			crate::engine::ice_pacing(SettingEngineBuilder::new())
+				.with_include_loopback_candidate(true),
 		)
 	} else {
-		(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0), SettingEngineBuilder::new())
+		(
+			SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0),
+			crate::engine::ice_pacing(SettingEngineBuilder::new()),
+		)
 	};
 	crate::engine::new_peer(RTCConfigurationBuilder::new().build(), settings, handler, address)
 		.await

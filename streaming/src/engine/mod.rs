@@ -31,7 +31,7 @@ use crate::latency::{LatencyHistogram, LatencySummary};
 use crate::policy::{AccessPolicy, Credentials};
 use crate::types::{LeaveReason, Role, SessionId, StreamId};
 
-pub(crate) use peer::{media_track, new_peer, PeerFactory};
+pub(crate) use peer::{ice_pacing, media_track, new_peer, PeerFactory};
 pub use relay::{DirectoryEntry, Upstream, UpstreamLocator};
 
 pub(crate) const LOG_TARGET: &str = "streaming";

@@ -92,7 +92,7 @@ impl PeerFactory {
 		address: SocketAddr,
 		handler: Arc<dyn PeerConnectionEventHandler>,
 	) -> std::result::Result<Arc<dyn PeerConnection>, String> {
-		let mut settings = SettingEngineBuilder::new();
+		let mut settings = ice_pacing(SettingEngineBuilder::new());
 		if address.ip().is_loopback() {
 			settings = settings.with_include_loopback_candidate(true);
 		}
@@ -105,6 +105,13 @@ impl PeerFactory {
 		let peer = new_peer(configuration, settings, handler, address).await?;
 		Ok(peer)
 	}
+}
+
+/// ICE connectivity checks every 50 ms, the pacing RFC 8445 recommends and browsers use, instead
+/// of webrtc-rs' 200 ms; as many attempts as fit in its 1.4 s window. A connection comes up
+/// one check round sooner.
+pub(crate) fn ice_pacing(settings: SettingEngineBuilder) -> SettingEngineBuilder {
+	settings.with_ice_connection_attempts(Some(Duration::from_millis(50)), Some(28))
 }
 
 /// A peer connection with the default codecs and interceptors (NACK, RTCP reports, TWCC).
