@@ -3,7 +3,7 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RtpCodecKind};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
-use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::{
 	PeerConnection, PeerConnectionEventHandler, RTCIceGatheringState, RTCPeerConnectionState,
 };
@@ -109,6 +109,23 @@ impl IvfSource {
 		Ok((Self { path: path.to_owned(), codec, frame_interval }, reader))
 	}
 
+	/// Whether a frame of this file is a keyframe (decodable on its own).
+	fn is_keyframe(&self, frame: &[u8]) -> bool {
+		let Some(&first) = frame.first() else { return false };
+		match self.codec.mime_type.as_str() {
+			// VP8 (RFC 6386): the frame tag's lowest bit is 0 on a key frame.
+			"video/VP8" => first & 0x01 == 0,
+			// VP9: frame marker (2 bits), profile (2 bits, low bit first), a reserved bit in
+			// profile 3, show_existing_frame, then frame_type (0 is a key frame).
+			_ => {
+				let profile = ((first >> 5) & 1) | (((first >> 4) & 1) << 1);
+				let shift = if profile == 3 { 1 } else { 0 };
+				let show_existing = (first >> (3 - shift)) & 1 == 1;
+				first >> 6 == 0b10 && !show_existing && (first >> (2 - shift)) & 1 == 0
+			},
+		}
+	}
+
 	fn reopen(&self) -> Result<IVFReader<BufReader<File>>> {
 		Ok(Self::open(&self.path)?.1)
 	}
@@ -158,6 +175,10 @@ impl Publisher {
 
 		let frames_sent = Arc::new(AtomicU64::new(0));
 		let cancel = CancellationToken::new();
+		// Like a live encoder, answer a keyframe request (a viewer joined, or lost packets) with
+		// a keyframe: the next one in the file, at once.
+		let keyframe_wanted = Arc::new(AtomicBool::new(false));
+		tokio::spawn(watch_keyframe_requests(track.clone(), keyframe_wanted.clone(), cancel.clone()));
 		let sender_task = tokio::spawn(send_frames(
 			source,
 			reader,
@@ -166,6 +187,7 @@ impl Publisher {
 			payload_type,
 			options.looped,
 			frames_sent.clone(),
+			keyframe_wanted,
 			cancel.clone(),
 		));
 		Ok(Publisher {
@@ -222,6 +244,7 @@ async fn send_frames(
 	payload_type: u8,
 	looped: bool,
 	frames_sent: Arc<AtomicU64>,
+	keyframe_wanted: Arc<AtomicBool>,
 	cancel: CancellationToken,
 ) -> Result<()> {
 	let mut ticker = tokio::time::interval(source.frame_interval);
@@ -232,7 +255,7 @@ async fn send_frames(
 			_ = cancel.cancelled() => return Ok(()),
 			_ = ticker.tick() => {},
 		}
-		let frame = match reader.parse_next_frame() {
+		let mut frame = match reader.parse_next_frame() {
 			Ok((frame, _)) => frame,
 			Err(_) if frames_in_file > 0 && looped => {
 				reader = source.reopen()?;
@@ -248,6 +271,18 @@ async fn send_frames(
 			},
 		};
 		frames_in_file += 1;
+		if keyframe_wanted.swap(false, Ordering::Relaxed) && !source.is_keyframe(&frame) {
+			// Skip ahead to the file's next keyframe (its first frame is one).
+			match next_keyframe(&source, &mut reader, looped)? {
+				Some((keyframe, reopened)) => {
+					if reopened {
+						frames_in_file = 1;
+					}
+					frame = keyframe;
+				},
+				None => return Ok(()),
+			}
+		}
 		let sample = Sample {
 			data: frame.freeze(),
 			duration: source.frame_interval,
@@ -260,6 +295,50 @@ async fn send_frames(
 			return Err(Error::WebRtc(error.to_string()));
 		}
 		frames_sent.fetch_add(1, Ordering::Relaxed);
+	}
+}
+
+/// The file's next keyframe, reading on from `reader` (and from the start again when looping);
+/// whether the file was reopened to find it. `None` at the end of a file that does not loop.
+fn next_keyframe(
+	source: &IvfSource,
+	reader: &mut IVFReader<BufReader<File>>,
+	looped: bool,
+) -> Result<Option<(bytes::BytesMut, bool)>> {
+	let mut reopened = false;
+	loop {
+		match reader.parse_next_frame() {
+			Ok((frame, _)) if source.is_keyframe(&frame) => return Ok(Some((frame, reopened))),
+			Ok(_) => {},
+			Err(_) if looped && !reopened => {
+				*reader = source.reopen()?;
+				reopened = true;
+			},
+			Err(_) => return Ok(None),
+		}
+	}
+}
+
+/// Sets `wanted` whenever the server asks the track for a keyframe (PLI or FIR).
+async fn watch_keyframe_requests(
+	track: Arc<TrackLocalStaticSample>,
+	wanted: Arc<AtomicBool>,
+	cancel: CancellationToken,
+) {
+	loop {
+		let event = tokio::select! {
+			_ = cancel.cancelled() => return,
+			event = track.poll() => event,
+		};
+		match event {
+			Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+				if packets.iter().any(|packet| crate::engine::is_keyframe_request(packet.as_ref())) {
+					wanted.store(true, Ordering::Relaxed);
+				}
+			},
+			Some(_) => {},
+			None => return,
+		}
 	}
 }
 
@@ -278,5 +357,28 @@ mod tests {
 		let not_video = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
 		assert!(IvfSource::open(&not_video).err().unwrap().to_string().contains("not an IVF"));
 		assert!(matches!(IvfSource::open(Path::new("/nonexistent.ivf")), Err(Error::File { .. })));
+	}
+
+	#[test]
+	fn finds_the_fixtures_keyframes() {
+		let fixture =
+			Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/testsrc-640x360-30fps-vp8.ivf");
+		let (source, mut reader) = IvfSource::open(&fixture).unwrap();
+		let mut keyframes = Vec::new();
+		let mut index = 0;
+		while let Ok((frame, _)) = reader.parse_next_frame() {
+			if source.is_keyframe(&frame) {
+				keyframes.push(index);
+			}
+			index += 1;
+		}
+		// 4 s at 30 frames/s with a keyframe every second (`fixtures/README.md`).
+		assert_eq!(index, 120);
+		assert_eq!(keyframes, vec![0, 30, 60, 90]);
+
+		let (source, mut reader) = IvfSource::open(&fixture).unwrap();
+		reader.parse_next_frame().unwrap();
+		let (keyframe, reopened) = next_keyframe(&source, &mut reader, true).unwrap().unwrap();
+		assert!(source.is_keyframe(&keyframe) && !reopened);
 	}
 }

@@ -5,6 +5,7 @@
 //! updates and never across an `.await`. Everything that waits (WebRTC calls, data channel
 //! sends, the event channel) happens after the guard is dropped.
 
+mod keyframes;
 mod peer;
 mod publisher;
 mod relay;
@@ -31,6 +32,7 @@ use crate::latency::{LatencyHistogram, LatencySummary};
 use crate::policy::{AccessPolicy, Credentials};
 use crate::types::{LeaveReason, Role, SessionId, StreamId};
 
+pub(crate) use keyframes::is_keyframe_request;
 pub(crate) use peer::{ice_pacing, media_track, new_peer, PeerFactory};
 pub use relay::{DirectoryEntry, Upstream, UpstreamLocator};
 

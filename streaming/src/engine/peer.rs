@@ -124,7 +124,11 @@ pub(crate) async fn new_peer(
 	let mut media_engine = MediaEngine::default();
 	media_engine.register_default_codecs().map_err(|e| e.to_string())?;
 	let registry = register_default_interceptors(Registry::new(), &mut media_engine)
-		.map_err(|e| e.to_string())?;
+		.map_err(|e| e.to_string())?
+		.with(
+			rtc::interceptor::Slot::from(super::keyframes::SLOT),
+			super::keyframes::KeyframeRequests::default(),
+		);
 	let peer = PeerConnectionBuilder::new()
 		.with_configuration(configuration)
 		.with_media_engine(media_engine)

@@ -7,7 +7,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio_util::sync::CancellationToken;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::PeerConnection;
 use webrtc::rtp_transceiver::RtpSender;
 
@@ -170,10 +170,25 @@ async fn run_forward(
 	let codec = track.video_codec();
 	let gated = codec.is_some_and(VideoCodec::detects_keyframes);
 	let mut waiting_for_keyframe = gated;
+	let mut feedback_open = true;
 	loop {
 		let received = tokio::select! {
 			_ = cancel.cancelled() => return,
 			received = packets.recv() => received,
+			// The viewer's own keyframe requests (it lost packets, its decoder failed) go to the
+			// publisher, coalesced with everyone else's.
+			event = local.poll(), if feedback_open => {
+				match event {
+					Some(TrackLocalEvent::OnRtcpPacket(rtcp)) => {
+						if rtcp.iter().any(|packet| super::is_keyframe_request(packet.as_ref())) {
+							super::request_keyframe(&inner, &stream);
+						}
+					},
+					Some(_) => {},
+					None => feedback_open = false,
+				}
+				continue;
+			},
 		};
 		let Relayed { arrived, mut packet } = match received {
 			Ok(relayed) => relayed,

@@ -1,0 +1,70 @@
+//! Keyframe requests (PLI, FIR) for the application.
+//!
+//! webrtc-rs hands inbound RTCP to its interceptors and stops it there unless one of them marks a
+//! packet for the application. This interceptor, last in the chain, marks the compound packets
+//! that ask for a keyframe, so they arrive as `TrackLocalEvent::OnRtcpPacket` on the track they
+//! are about: the engine forwards a viewer's request to the stream's publisher, and the built-in
+//! publisher answers one by starting at its next keyframe.
+
+use std::collections::VecDeque;
+use std::time::Instant;
+
+use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::sansio::Protocol;
+use rtc::shared::error::Error;
+
+/// Where the interceptor sits: after every default interceptor (they have all read the RTCP).
+pub(crate) const SLOT: usize = 14_000;
+
+/// Marks inbound RTCP that asks for a keyframe for delivery to the application.
+#[derive(Default)]
+pub(crate) struct KeyframeRequests {
+	read: VecDeque<TaggedPacket>,
+	write: VecDeque<TaggedPacket>,
+}
+
+/// Whether an RTCP packet asks the sender for a keyframe.
+pub(crate) fn is_keyframe_request(packet: &dyn rtc::rtcp::Packet) -> bool {
+	let packet = packet.as_any();
+	packet.is::<PictureLossIndication>() || packet.is::<FullIntraRequest>()
+}
+
+impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
+	type Rout = TaggedPacket;
+	type Wout = TaggedPacket;
+	type Eout = ();
+	type Error = Error;
+	type Time = Instant;
+
+	fn handle_read(&mut self, mut message: TaggedPacket) -> Result<(), Error> {
+		if let Packet::Rtcp(packets) = &message.message.packet {
+			if packets.iter().any(|packet| is_keyframe_request(packet.as_ref())) {
+				message.message.add(Attribute::DeliverToApplication);
+			}
+		}
+		self.read.push_back(message);
+		Ok(())
+	}
+
+	fn poll_read(&mut self) -> Option<TaggedPacket> {
+		self.read.pop_front()
+	}
+
+	fn handle_write(&mut self, message: TaggedPacket) -> Result<(), Error> {
+		self.write.push_back(message);
+		Ok(())
+	}
+
+	fn poll_write(&mut self) -> Option<TaggedPacket> {
+		self.write.pop_front()
+	}
+}
+
+impl Interceptor for KeyframeRequests {
+	fn bind_local_stream(&mut self, _: &StreamInfo) {}
+	fn unbind_local_stream(&mut self, _: &StreamInfo) {}
+	fn bind_remote_stream(&mut self, _: &StreamInfo) {}
+	fn unbind_remote_stream(&mut self, _: &StreamInfo) {}
+}
