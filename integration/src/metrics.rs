@@ -21,6 +21,9 @@ pub struct Metrics {
 	pub amount_accepted: Counter<F64>,
 	/// Voucher claims that landed on chain (`Payments::Claimed` in imported best blocks).
 	pub claims: Counter<U64>,
+	/// Voucher claims submitted to this node's transaction pool (by its offchain worker, or by
+	/// anyone over RPC or the network).
+	pub claims_submitted: Counter<U64>,
 }
 
 impl Metrics {
@@ -67,6 +70,45 @@ impl Metrics {
 				)?,
 				registry,
 			)?,
+			claims_submitted: register(
+				Counter::new(
+					"sutantra_payments_claims_submitted_total",
+					"Voucher claims submitted to this node's transaction pool",
+				)?,
+				registry,
+			)?,
 		})
 	}
+}
+
+/// Counts the `Payments::claim` transactions the node's pool takes in, for ever.
+pub async fn count_submitted_claims<P>(pool: std::sync::Arc<P>, counter: Counter<U64>)
+where
+	P: sc_transaction_pool_api::TransactionPool<Block = sutantra_runtime::opaque::Block>,
+{
+	use codec::{Decode, Encode};
+	use futures::StreamExt;
+	use sc_transaction_pool_api::InPoolTransaction;
+
+	let mut imported = pool.import_notification_stream();
+	while let Some(hash) = imported.next().await {
+		let Some(transaction) = pool.ready_transaction(&hash) else { continue };
+		let bytes = transaction.data().encode();
+		let Ok(extrinsic) = sutantra_runtime::UncheckedExtrinsic::decode(&mut &bytes[..]) else {
+			continue;
+		};
+		if is_claim(&extrinsic.function) {
+			counter.inc();
+		}
+	}
+}
+
+/// Whether a call settles a voucher.
+pub fn is_claim(call: &sutantra_runtime::RuntimeCall) -> bool {
+	matches!(
+		call,
+		sutantra_runtime::RuntimeCall::Payments(
+			pallet_payments::Call::claim { .. } | pallet_payments::Call::settle_and_close { .. }
+		)
+	)
 }

@@ -264,6 +264,16 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 			),
 			None => None,
 		};
+		if let Some(metrics) = &metrics {
+			task_manager.spawn_handle().spawn(
+				"streaming-claims-metric",
+				Some("streaming"),
+				sutantra_integration::metrics::count_submitted_claims(
+					transaction_pool.clone(),
+					metrics.claims_submitted.clone(),
+				),
+			);
+		}
 		start_streaming(&task_manager, client.clone(), offchain, genesis_hash, settings, metrics)
 			.await?;
 	}

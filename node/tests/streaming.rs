@@ -250,6 +250,7 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 	assert_eq!(value("sutantra_vouchers_accepted_total"), 10.0);
 	assert_eq!(value("sutantra_vouchers_amount_accepted_total"), accepted as f64);
 	assert!(value("sutantra_payments_claims_total") >= 1.0);
+	assert!(value("sutantra_payments_claims_submitted_total") >= 1.0);
 	assert_eq!(value("sutantra_streaming_live_streams"), 1.0);
 	assert_eq!(value("sutantra_streaming_viewers"), 1.0);
 	assert!(value("sutantra_streaming_bytes_sent_total") > 1_000_000.0);
