@@ -133,8 +133,9 @@ async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
 	.await;
 	assert!(watched["frames"].as_u64().unwrap() > 200, "{watched}");
 	let paid: u128 = watched["paid"].as_str().unwrap().parse().unwrap();
-	// 12 s at 0.001 SUT/s, paid a few seconds ahead.
-	assert!((12 * 1_000_000_000..=20 * 1_000_000_000).contains(&paid), "{watched}");
+	// 12 s at 0.001 SUT/s, paid up to 4 s ahead every 2 s; the last answers may still be on
+	// their way when the client stops.
+	assert!((6 * 1_000_000_000..=20 * 1_000_000_000).contains(&paid), "{watched}");
 	assert_eq!(watched["channel_closing"], true);
 	let channel = watched["channel"].as_u64().unwrap();
 	let channels = json(&node, &["channel", "list", "--account", "//Bob"]).await;
