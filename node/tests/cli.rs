@@ -52,6 +52,22 @@ async fn fails(node: &TestNode, args: &[&str]) -> String {
 	stderr
 }
 
+/// Opens the node's player page at `url` in headless Chromium (driven by
+/// `tests/browser/watch.mjs`, which `scripts/setup.sh` installs) and returns what it reports.
+async fn watch_in_chromium(url: &str) -> Value {
+	let driver = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+	let output = Command::new("node")
+		.args(["watch.mjs", url, "--timeout-ms", "30000"])
+		.current_dir(&driver)
+		.output()
+		.await
+		.expect("node runs the browser driver (scripts/setup.sh installs it)");
+	let stdout = String::from_utf8_lossy(&output.stdout);
+	assert!(output.status.success(), "{}\n{stdout}", String::from_utf8_lossy(&output.stderr));
+	serde_json::from_str(stdout.lines().last().unwrap_or_default())
+		.unwrap_or_else(|_| panic!("not the player's report: {stdout}"))
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
 	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
@@ -167,9 +183,18 @@ async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
 	let closed = json(&node, &["channel", "close", &charlie_channel, "--suri", "//Charlie"]).await;
 	assert_eq!(closed["closed"], false, "the payer's close starts the challenge period");
 
-	// Grants: Dave may watch for an hour, then not.
+	// Grants: Dave may watch for an hour; he watches in a browser with the statement the CLI
+	// prints; then Alice takes the grant back.
 	ok(&node, &[&["stream", "grant", &id_text, "//Dave", "--until", "1h"], &alice[..]].concat())
 		.await;
+	let token = json(&node, &["stream", "token", &id_text, "--watch", "--suri", "//Dave"]).await;
+	assert_eq!(token["endpoint"], format!("{origin}/whep/{id}"));
+	let url = format!("{origin}/watch/{id}?token={}", token["token"].as_str().unwrap());
+	let played = watch_in_chromium(&url).await;
+	assert!(
+		played["framesDecoded"].as_u64().unwrap_or(0) > 0,
+		"Chromium decoded no frame: {played}"
+	);
 	ok(&node, &[&["stream", "revoke", &id_text, "//Dave"], &alice[..]].concat()).await;
 
 	// Alice ends the stream: the publish stops by itself.
@@ -293,7 +318,8 @@ async fn errors_say_what_to_do() {
 	);
 	// Dave is granted access, but nobody publishes the stream.
 	ok(&node, &["stream", "grant", &id, "//Dave", "--suri", "//Alice"]).await;
-	let stderr = fails(&node, &["stream", "watch", &id, "--duration", "5", "--suri", "//Dave"]).await;
+	let stderr =
+		fails(&node, &["stream", "watch", &id, "--duration", "5", "--suri", "//Dave"]).await;
 	assert!(stderr.contains("does not serve stream") && stderr.contains("publishing"), "{stderr}");
 	node.stop().await;
 }
