@@ -237,10 +237,7 @@ where
 	async fn on_pay_message(&mut self, session: SessionId, data: &[u8]) {
 		let message = serde_json::from_slice::<PayMessage>(data).ok();
 		let Some(signed) = message.as_ref().and_then(PayMessage::signed_voucher) else {
-			let reject = PayMessage::Reject {
-				channel_id: 0,
-				reason: "not a voucher message (see docs/payments.md)".into(),
-			};
+			let reject = PayMessage::refuse(0, "not a voucher message (see docs/payments.md)");
 			self.reply(session, &reject).await;
 			return;
 		};
@@ -265,7 +262,7 @@ where
 			},
 			Ok(None) => {
 				let reason = format!("channel {channel_id} is not open on chain");
-				self.reply(session, &PayMessage::Reject { channel_id, reason }).await;
+				self.reply(session, &PayMessage::refuse(channel_id, reason)).await;
 				return;
 			},
 			Err(error) => {
@@ -288,7 +285,7 @@ where
 				if let Some(metrics) = &self.metrics {
 					metrics.vouchers_rejected.with_label_values(&[rejection.label()]).inc();
 				}
-				PayMessage::Reject { channel_id, reason: rejection.to_string() }
+				PayMessage::reject(channel_id, &rejection)
 			},
 		};
 		self.reply(session, &answer).await;

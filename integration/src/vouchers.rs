@@ -207,6 +207,13 @@ pub enum PayMessage {
 		channel_id: ChannelId,
 		/// What was wrong and what to do.
 		reason: String,
+		/// When the voucher was not newer: the best amount accepted or settled on the channel, in
+		/// plancks, which the next voucher must exceed.
+		#[serde(default, skip_serializing_if = "Option::is_none")]
+		accepted: Option<String>,
+		/// When the voucher was not newer: the nonce the next voucher must exceed.
+		#[serde(default, skip_serializing_if = "Option::is_none")]
+		nonce: Option<u64>,
 	},
 	/// Node to viewer: payment is falling behind; the viewer will be dropped if it does not
 	/// catch up.
@@ -231,6 +238,20 @@ impl PayMessage {
 				sp_core::sr25519::Signature::from_raw(raw),
 			),
 		})
+	}
+
+	/// The refusal of a voucher on `channel_id`, with the floor to build on when it was not newer.
+	pub fn reject(channel_id: ChannelId, rejection: &Rejection) -> Self {
+		let (accepted, nonce) = match rejection {
+			Rejection::NotNewer { amount, nonce } => (Some(amount.to_string()), Some(*nonce)),
+			_ => (None, None),
+		};
+		PayMessage::Reject { channel_id, reason: rejection.to_string(), accepted, nonce }
+	}
+
+	/// A refusal that is not about a particular voucher's standing.
+	pub fn refuse(channel_id: ChannelId, reason: impl Into<String>) -> Self {
+		PayMessage::Reject { channel_id, reason: reason.into(), accepted: None, nonce: None }
 	}
 
 	/// The voucher message for `signed`.
@@ -308,6 +329,20 @@ mod tests {
 			restarted.accept(&signed("Bob", 500, 4), &channel(), &id("Bob"), &id("Alice")),
 			Ok(Accepted { total: 500, increase: 100 })
 		);
+	}
+
+	#[test]
+	fn a_refusal_carries_the_floor_only_when_the_voucher_was_not_newer() {
+		let stale = PayMessage::reject(9, &Rejection::NotNewer { amount: 400, nonce: 3 });
+		let json = serde_json::to_string(&stale).unwrap();
+		assert!(json.ends_with(r#","accepted":"400","nonce":3}"#), "{json}");
+		assert_eq!(serde_json::from_str::<PayMessage>(&json).unwrap(), stale);
+		let forged =
+			serde_json::to_string(&PayMessage::reject(9, &Rejection::BadSignature)).unwrap();
+		assert!(!forged.contains("accepted") && !forged.contains("nonce"), "{forged}");
+		// Older clients' messages, without the fields, still parse.
+		let plain = r#"{"type":"reject","channel_id":9,"reason":"x"}"#;
+		assert_eq!(serde_json::from_str::<PayMessage>(plain).unwrap(), PayMessage::refuse(9, "x"));
 	}
 
 	#[test]

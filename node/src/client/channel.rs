@@ -4,10 +4,11 @@ use serde_json::json;
 use sp_core::{crypto::Ss58Codec, Pair};
 use sutantra_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
 
-use super::{fail, format::*, parse_account, signer, watch::fetch_channel, Outcome, Session};
+use super::{fail, format::*, parse_account, signer, Failure, Outcome, Session};
 use crate::cli::ChannelCmd;
 
-type ChannelInfo = pallet_payments::Channel<AccountId, Balance, BlockNumber>;
+/// A channel as `PaymentsApi` returns it.
+pub(super) type ChannelInfo = pallet_payments::Channel<AccountId, Balance, BlockNumber>;
 
 pub(super) async fn run(cmd: &ChannelCmd) -> Outcome {
 	match cmd {
@@ -193,4 +194,16 @@ pub(super) async fn run(cmd: &ChannelCmd) -> Outcome {
 			Ok(())
 		},
 	}
+}
+
+/// A channel that is open or closing, or the error that says how to find one.
+pub(super) async fn fetch_channel(
+	session: &Session,
+	channel_id: u64,
+) -> Result<ChannelInfo, Failure> {
+	session
+		.chain
+		.runtime_call::<Option<ChannelInfo>>("PaymentsApi_channel", channel_id, None, "a channel")
+		.await?
+		.ok_or_else(|| Failure(format!("channel {channel_id} is not open on chain: `sutantra-node channel list` shows yours")))
 }

@@ -22,7 +22,13 @@ use sutantra_payments_primitives::{sign_voucher, SignedVoucher, Voucher};
 use sutantra_runtime::{AccountId, Balance, BlockNumber, RuntimeCall};
 use sutantra_streaming::client::{Viewer, WatchOptions};
 
-use super::{fail, format::*, stream::stream_info, Failure, Outcome, Session};
+use super::{
+	channel::{fetch_channel, ChannelInfo},
+	fail,
+	format::*,
+	stream::stream_info,
+	Failure, Outcome, Session,
+};
 
 /// How often a paying viewer sends a voucher.
 const PAY_INTERVAL: Duration = Duration::from_secs(2);
@@ -32,8 +38,6 @@ const PAY_AHEAD: u64 = 4;
 const DEFAULT_DEPOSIT_SECONDS: u128 = 300;
 /// The node's rule for a channel to count as access: it covers this many seconds of the price.
 const CHANNEL_ACCESS_SECONDS: u128 = 30;
-
-type ChannelInfo = pallet_payments::Channel<AccountId, Balance, BlockNumber>;
 
 /// How the viewer pays: which channel, its deposit, and the voucher to build on.
 struct Payer {
@@ -46,8 +50,13 @@ struct Payer {
 	nonce: u64,
 	/// What the node has accepted on the channel.
 	accepted: Balance,
-	/// What this session has accepted on top of the base.
-	accepted_here: Balance,
+}
+
+impl Payer {
+	/// What the node has accepted from this session: above the base it started from.
+	fn accepted_here(&self) -> Balance {
+		self.accepted.saturating_sub(self.base_amount)
+	}
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -176,7 +185,7 @@ pub(super) async fn watch(
 					let payment = match &payer {
 						Some(payer) => format!(
 							" | paid {} | left {}",
-							format_amount(payer.accepted_here),
+							format_amount(payer.accepted_here()),
 							format_amount(payer.deposit.saturating_sub(payer.accepted))
 						),
 						None => String::new(),
@@ -210,7 +219,7 @@ pub(super) async fn watch(
 		"seconds": started.elapsed().as_secs(),
 		"first_frame_ms": stats.first_frame_after.map(|d| d.as_millis() as u64),
 		"channel": payer.as_ref().map(|p| p.channel_id),
-		"paid": payer.as_ref().map(|p| p.accepted_here.to_string()),
+		"paid": payer.as_ref().map(|p| p.accepted_here().to_string()),
 		"channel_closing": closed,
 		"ended_by_node": ended,
 		"saved_to": out.as_ref().map(|path| path.display().to_string()),
@@ -224,7 +233,7 @@ pub(super) async fn watch(
 		if let Some(payer) = &payer {
 			text.push_str(&format!(
 				"; paid {} on channel {}",
-				format_amount(payer.accepted_here),
+				format_amount(payer.accepted_here()),
 				payer.channel_id
 			));
 			if closed {
@@ -255,18 +264,19 @@ fn handle_message(payer: &mut Payer, message: PayMessage, quiet: bool) {
 		PayMessage::Ack { accepted, .. } => {
 			if let Ok(total) = accepted.parse::<Balance>() {
 				payer.accepted = total;
-				payer.accepted_here = total.saturating_sub(payer.base_amount);
 			}
 		},
-		PayMessage::Reject { reason, .. } => {
-			// The node knows a newer voucher than the chain did (an earlier session's):
-			// build on it.
-			if let Some((amount, nonce)) = not_newer_than(&reason) {
+		// The node knows a newer voucher than the chain did (an earlier session's): build on it.
+		PayMessage::Reject { accepted: Some(amount), nonce: Some(nonce), .. } => {
+			if let Ok(amount) = amount.parse::<Balance>() {
 				payer.base_amount = amount;
 				payer.accepted = amount;
 				payer.base_nonce = nonce;
 				payer.nonce = 0;
-			} else if !quiet {
+			}
+		},
+		PayMessage::Reject { reason, .. } => {
+			if !quiet {
 				eprintln!("\nthe node refused a voucher: {reason}");
 			}
 		},
@@ -277,14 +287,6 @@ fn handle_message(payer: &mut Payer, message: PayMessage, quiet: bool) {
 		},
 		PayMessage::Voucher { .. } => {},
 	}
-}
-
-/// The amount and nonce in the node's "not newer than {amount} at nonce {nonce}" refusal.
-fn not_newer_than(reason: &str) -> Option<(Balance, u64)> {
-	let rest = reason.strip_prefix("the voucher is not newer than ")?;
-	let (amount, rest) = rest.split_once(" at nonce ")?;
-	let nonce = rest.split(|c: char| !c.is_ascii_digit()).next()?;
-	Some((amount.parse().ok()?, nonce.parse().ok()?))
 }
 
 /// The channel the viewer pays on: an open one to the creator, topped up if it runs low, or
@@ -363,30 +365,43 @@ async fn channel_for(
 		base_nonce: channel.nonce,
 		nonce: 0,
 		accepted: channel.paid,
-		accepted_here: 0,
 	})
-}
-
-pub(super) async fn fetch_channel(
-	session: &Session,
-	channel_id: u64,
-) -> Result<ChannelInfo, Failure> {
-	session
-		.chain
-		.runtime_call::<Option<ChannelInfo>>("PaymentsApi_channel", channel_id, None, "a channel")
-		.await?
-		.ok_or_else(|| Failure(format!("channel {channel_id} is not open on chain: `sutantra-node channel list` shows yours")))
 }
 
 #[cfg(test)]
 mod tests {
 	use super::*;
 
+	fn payer() -> Payer {
+		Payer {
+			channel_id: 3,
+			deposit: 1_000,
+			base_amount: 100,
+			base_nonce: 2,
+			nonce: 1,
+			accepted: 100,
+		}
+	}
+
 	#[test]
-	fn reads_the_nodes_floor_from_a_refusal() {
-		let reason =
-			"the voucher is not newer than 1500 at nonce 7; send a higher amount and nonce";
-		assert_eq!(not_newer_than(reason), Some((1500, 7)));
-		assert_eq!(not_newer_than("channel 3 is closing"), None);
+	fn a_stale_refusal_moves_the_base_to_the_nodes_floor() {
+		let mut payer = payer();
+		let floor = PayMessage::Reject {
+			channel_id: 3,
+			reason: "the voucher is not newer than 400 at nonce 7".into(),
+			accepted: Some("400".into()),
+			nonce: Some(7),
+		};
+		handle_message(&mut payer, floor, true);
+		assert_eq!(
+			(payer.base_amount, payer.base_nonce, payer.nonce, payer.accepted),
+			(400, 7, 0, 400)
+		);
+		assert_eq!(payer.accepted_here(), 0);
+		handle_message(&mut payer, PayMessage::Ack { channel_id: 3, accepted: "450".into() }, true);
+		assert_eq!(payer.accepted_here(), 50);
+		// Other refusals leave the payment as it was.
+		handle_message(&mut payer, PayMessage::refuse(3, "channel 3 is closing"), true);
+		assert_eq!((payer.base_amount, payer.accepted), (400, 450));
 	}
 }
