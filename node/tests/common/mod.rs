@@ -174,34 +174,29 @@ impl TestNode {
 
 	/// The node's Prometheus metrics, as text.
 	pub async fn metrics(&self) -> String {
-		use tokio::io::AsyncWriteExt;
-		let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.prometheus_port))
-			.await
-			.unwrap_or_else(|e| panic!("no Prometheus endpoint: {e}\n{}", self.log_tail()));
-		stream
-			.write_all(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-			.await
-			.unwrap();
-		let mut response = String::new();
-		tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response).await.unwrap();
-		assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-		response
+		self.http_get(self.prometheus_port, "/metrics", "Prometheus endpoint").await
 	}
 
 	/// GETs `path` from the node's streaming server and returns the JSON body.
 	pub async fn streaming_get(&self, path: &str) -> serde_json::Value {
-		use tokio::io::AsyncWriteExt;
-		let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.streaming_port))
+		let response = self.http_get(self.streaming_port, path, "streaming server").await;
+		let body = response.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+		serde_json::from_str(body).unwrap_or_else(|e| panic!("{path} is not JSON: {e}: {body}"))
+	}
+
+	/// GETs `path` from the node's HTTP server on `port`; the whole response, which must be a 200.
+	async fn http_get(&self, port: u16, path: &str, what: &str) -> String {
+		use tokio::io::{AsyncReadExt, AsyncWriteExt};
+		let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
 			.await
-			.unwrap_or_else(|e| panic!("no streaming server: {e}\n{}", self.log_tail()));
+			.unwrap_or_else(|e| panic!("no {what}: {e}\n{}", self.log_tail()));
 		let request =
 			format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
 		stream.write_all(request.as_bytes()).await.unwrap();
 		let mut response = String::new();
-		tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut response).await.unwrap();
+		stream.read_to_string(&mut response).await.unwrap();
 		assert!(response.starts_with("HTTP/1.1 200"), "{response}");
-		let body = response.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
-		serde_json::from_str(body).unwrap_or_else(|e| panic!("{path} is not JSON: {e}: {body}"))
+		response
 	}
 
 	/// Stops the node with SIGINT and checks that it shuts down cleanly.
