@@ -328,7 +328,15 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 	let bootnode = origin.p2p_address().await;
 	let mut relay = TestNode::start_chain(
 		&["--chain", "dev"],
-		&["--bootnodes", &bootnode, "--relay", "--relay-suri", "//Ferdie", "--discovery-interval", "1"],
+		&[
+			"--bootnodes",
+			&bootnode,
+			"--relay",
+			"--relay-suri",
+			"//Ferdie",
+			"--discovery-interval",
+			"1",
+		],
 	)
 	.await;
 	let client = origin.client().await;
@@ -412,14 +420,13 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 	origin.stop().await;
 }
 
-/// The report's figure: time from a viewer's WHEP request to its media connection (which
-/// includes the statement check and the `StreamsApi::access` call) and to its first frame, over
-/// 20 joins a second apart. The test source answers the node's keyframe request as a live
-/// encoder does.
-/// Run: `cargo test -p sutantra-node --test streaming -- --ignored --nocapture join_latency`.
+/// Twenty viewers join a paid stream one after another, each through the statement check and
+/// `StreamsApi::access`, and each gets a picture that starts at a keyframe (the test source
+/// answers the node's keyframe request as a live encoder does). The report's figures, time
+/// from the WHEP request to the media connection and to the first frame, are printed:
+/// `cargo test --workspace --test streaming -- --nocapture paid_joins`.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "a measurement; prints figures"]
-async fn join_latency() {
+async fn paid_joins_each_get_a_picture_from_a_keyframe() {
 	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
 	let client = node.client().await;
 	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
@@ -441,6 +448,7 @@ async fn join_latency() {
 		.unwrap();
 		answers.push(started.elapsed());
 		let stats = viewer.wait_for_frames(1, Duration::from_secs(10)).await.unwrap();
+		assert_eq!(stats.started_with_keyframe, Some(true), "{stats:?}");
 		first_frames.push(stats.first_frame_after.expect("a first frame"));
 		viewer.stop().await.unwrap();
 		// Viewers arriving one by one: the engine asks a publisher for at most one keyframe
