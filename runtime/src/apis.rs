@@ -189,14 +189,18 @@ impl_runtime_apis! {
 		}
 
 		fn check_voucher(
-			voucher: Voucher<Balance>,
+			voucher: Voucher<AccountId, Balance>,
 			signature: VoucherSignature,
 		) -> Result<Balance, VoucherError> {
 			Payments::check_voucher(&voucher, &signature)
 		}
 
-		fn voucher_payload(voucher: Voucher<Balance>) -> Vec<u8> {
+		fn voucher_payload(voucher: Voucher<AccountId, Balance>) -> Vec<u8> {
 			Payments::voucher_payload(&voucher)
+		}
+
+		fn lane_paid(id: ChannelId, lane: AccountId) -> Balance {
+			Payments::lane_paid(id, &lane)
 		}
 	}
 

@@ -62,7 +62,11 @@ fn half_voucher<T: Config>(
 	payer: &T::AccountId,
 	channel_id: ChannelId,
 ) -> (VoucherOf<T>, T::Signature) {
-	let voucher = Voucher { channel_id, cumulative_amount: deposit::<T>() / 2u32.into(), nonce: 1 };
+	let voucher = Voucher {
+		channel_id,
+		lane: account("lane", 0, 0),
+		cumulative_amount: deposit::<T>() / 2u32.into(),
+	};
 	let signature = T::BenchmarkHelper::sign(payer, &Pallet::<T>::voucher_payload(&voucher));
 	(voucher, signature)
 }

@@ -8,11 +8,14 @@
 //! The payer opens a channel to a payee ([`Pallet::open_channel`]), which holds a deposit from
 //! the payer ([`HoldReason::ChannelDeposit`]); [`Pallet::top_up`] adds to it. While watching,
 //! the payer signs [`Voucher`]s with a growing `cumulative_amount` and sends them to the node
-//! over the WebRTC data channel. Anyone may settle a voucher ([`Pallet::claim`]): the payee is
-//! paid `cumulative_amount - paid` from the hold, so settling the newest voucher pays for every
-//! older one, and settling a voucher twice pays nothing the second time (it is refused as not
-//! newer). The node's offchain worker settles the vouchers the node accepted, as authorized
-//! transactions that need no account or fee: the payer's signature is the authority.
+//! over the WebRTC data channel. Each voucher names a **lane**: the account of the node the payer
+//! watches at, which takes vouchers only for its own lane. Anyone may settle a voucher
+//! ([`Pallet::claim`]): the payee is paid `cumulative_amount` less what the lane was already
+//! paid, from the hold, so settling a lane's newest voucher pays for every older one, and
+//! settling a voucher twice pays nothing the second time (it is refused as not newer). The sum
+//! paid over all lanes never exceeds the deposit: a claim pays at most what is left of it. The
+//! node's offchain worker settles the vouchers the node accepted, as authorized transactions
+//! that need no account or fee: the payer's signature is the authority.
 //!
 //! Closing:
 //! - the payer calls [`Pallet::close`], which starts a challenge period
@@ -28,9 +31,12 @@
 //! The voucher, its signed payload (domain tag, genesis hash, SCALE of the voucher) and the
 //! signature live in `sutantra-payments-primitives`, shared with the node and the command line.
 //! A voucher is settled only if it names an existing channel, is signed by that channel's payer
-//! on this chain, has a nonce **and** an amount above the last settled voucher's, and does not
-//! exceed the deposit. Channel ids are never reused, so a voucher can never be valid on another
-//! channel, and the genesis hash in the payload keeps it off other chains.
+//! on this chain, has an amount above what its lane was paid, does not exceed the deposit, and
+//! the deposit is not used up. Vouchers are ordered by amount alone (there is no nonce), so the
+//! node and the runtime agree on which of two vouchers is newer, and a payer's own claim can
+//! never make a voucher the node holds unclaimable: it can only pay that lane part of what the
+//! node's voucher would. Channel ids are never reused, so a voucher can never be valid on
+//! another channel, and the genesis hash in the payload keeps it off other chains.
 //!
 //! ## Access
 //!
@@ -51,7 +57,8 @@
 //! - the funds held from each payer equal Σ (deposit − paid) over that payer's channels, and no
 //!   other account has funds held by this pallet;
 //! - every channel is listed once in its payer's and its payee's index, and the indexes name
-//!   nothing else; every channel id is below `NextChannelId`; `paid <= deposit`.
+//!   nothing else; every channel id is below `NextChannelId`; `paid <= deposit`;
+//! - a channel's `paid` is the sum of what its lanes were paid, and `lanes` counts them.
 
 #![cfg_attr(not(feature = "std"), no_std)]
 
@@ -104,7 +111,7 @@ pub type BalanceOf<T> =
 pub type ChannelOf<T> =
 	Channel<<T as frame_system::Config>::AccountId, BalanceOf<T>, BlockNumberFor<T>>;
 /// A voucher in this runtime's balance.
-pub type VoucherOf<T> = Voucher<BalanceOf<T>>;
+pub type VoucherOf<T> = Voucher<<T as frame_system::Config>::AccountId, BalanceOf<T>>;
 type AccountIdLookupOf<T> = <<T as frame_system::Config>::Lookup as StaticLookup>::Source;
 
 const LOG_TARGET: &str = "runtime::payments";
@@ -116,7 +123,7 @@ pub const OFFCHAIN_CLAIM_PREFIX: &[u8] = b"sutantra/payments/claimed/";
 pub const OFFCHAIN_LOCK_KEY: &[u8] = b"sutantra/payments/ocw-lock";
 
 /// The offchain storage key under which the offchain worker records the claim it submitted for
-/// a channel: SCALE((voucher nonce, block number)).
+/// a channel: SCALE((voucher amount, block number)).
 pub fn claim_record_key(channel_id: ChannelId) -> Vec<u8> {
 	[OFFCHAIN_CLAIM_PREFIX, &channel_id.to_le_bytes()[..]].concat()
 }
@@ -131,6 +138,12 @@ pub mod invalid {
 	/// The amount due is below `MinAuthorizedClaim` and the channel is not closing: submit it
 	/// as a signed transaction, or wait until it is worth a free one.
 	pub const CLAIM_TOO_SMALL: u8 = 3;
+	/// The deposit is used up by what the lanes were paid.
+	pub const DEPOSIT_EXHAUSTED: u8 = 4;
+	/// The channel already has `MaxLanesPerChannel` lanes and this voucher opens another.
+	pub const TOO_MANY_LANES: u8 = 5;
+	/// The voucher opens a lane with less than `MinAuthorizedClaim`.
+	pub const NEW_LANE_TOO_SMALL: u8 = 6;
 }
 
 /// Signs voucher payloads in benchmarks, where the runtime's signature scheme is not known.
@@ -186,6 +199,12 @@ pub mod pallet {
 		#[pallet::constant]
 		type MaxChannelsPerPayer: Get<u32>;
 
+		/// How many lanes (nodes paid through vouchers) one channel may have. Bounds the work
+		/// of closing a channel; a node refuses vouchers on a channel whose lanes are all taken
+		/// by others.
+		#[pallet::constant]
+		type MaxLanesPerChannel: Get<u32>;
+
 		/// An open channel grants access to a stream while its remaining deposit covers this
 		/// many seconds at the stream's price.
 		#[pallet::constant]
@@ -238,6 +257,19 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// What each lane of a channel was paid so far. Twox64Concat for the channel (allocated in
+	/// order by the pallet), Blake2_128Concat for the lane (an account the payer chooses).
+	#[pallet::storage]
+	pub type LanePaid<T: Config> = StorageDoubleMap<
+		_,
+		Twox64Concat,
+		ChannelId,
+		Blake2_128Concat,
+		T::AccountId,
+		BalanceOf<T>,
+		ValueQuery,
+	>;
+
 	/// Each payee's channels. A map, not a list: others open channels to a payee, so no bound
 	/// on them may stop anyone from paying.
 	#[pallet::storage]
@@ -257,13 +289,15 @@ pub mod pallet {
 		},
 		/// The payer added `amount`; the deposit is now `deposit`.
 		ChannelToppedUp { channel_id: ChannelId, amount: BalanceOf<T>, deposit: BalanceOf<T> },
-		/// A voucher was settled: `amount` was paid to the payee, `total_paid` in all.
+		/// A voucher on `lane` was settled: `amount` was paid to the payee, `lane_paid` on the
+		/// lane and `total_paid` from the channel in all.
 		Claimed {
 			channel_id: ChannelId,
+			lane: T::AccountId,
 			payee: T::AccountId,
 			amount: BalanceOf<T>,
+			lane_paid: BalanceOf<T>,
 			total_paid: BalanceOf<T>,
-			nonce: u64,
 		},
 		/// The payer asked to close; the payee may claim through block `closes_at`.
 		CloseRequested { channel_id: ChannelId, closes_at: BlockNumberFor<T> },
@@ -306,10 +340,17 @@ pub mod pallet {
 		ChallengePeriodActive,
 		/// The voucher's signature is not the channel payer's over this voucher on this chain.
 		BadSignature,
-		/// The voucher is not newer than the last settled one (nonce and amount must be above).
+		/// The voucher is not newer than what its lane was paid (its amount must be above).
 		NotNewer,
 		/// The voucher's amount is more than the channel's deposit.
 		ExceedsDeposit,
+		/// The deposit is used up by what the channel's lanes were paid; the payer must top up.
+		DepositExhausted,
+		/// The channel already has `MaxLanesPerChannel` lanes; settle on one of them.
+		TooManyLanes,
+		/// A voucher that opens a lane must pay at least `MinAuthorizedClaim` (so filling a
+		/// channel's lanes to lock a node out costs real money); settle a larger voucher.
+		NewLaneTooSmall,
 		/// The payee's account cannot receive this amount (a new account needs at least the
 		/// existential deposit); settle a larger voucher.
 		PayeeCannotReceive,
@@ -326,6 +367,9 @@ pub mod pallet {
 				VoucherError::BadSignature => Error::BadSignature,
 				VoucherError::NotNewer => Error::NotNewer,
 				VoucherError::ExceedsDeposit => Error::ExceedsDeposit,
+				VoucherError::DepositExhausted => Error::DepositExhausted,
+				VoucherError::TooManyLanes => Error::TooManyLanes,
+				VoucherError::NewLaneTooSmall => Error::NewLaneTooSmall,
 			}
 		}
 	}
@@ -340,6 +384,7 @@ pub mod pallet {
 				"InactivityPeriod must be longer than ChallengePeriod"
 			);
 			assert!(T::MaxChannelsPerPayer::get() > 0, "MaxChannelsPerPayer must allow a channel");
+			assert!(T::MaxLanesPerChannel::get() > 0, "MaxLanesPerChannel must allow a lane");
 			assert!(
 				!T::MinAuthorizedClaim::get().is_zero(),
 				"MinAuthorizedClaim must be positive, or free claims can fill blocks"
@@ -404,7 +449,7 @@ pub mod pallet {
 				stream_id,
 				deposit,
 				paid: Zero::zero(),
-				nonce: 0,
+				lanes: 0,
 				opened_at: now,
 				last_activity: now,
 				closes_at: None,
@@ -452,15 +497,17 @@ pub mod pallet {
 			Ok(())
 		}
 
-		/// Settles a voucher: pays the payee `voucher.cumulative_amount - paid` from the
-		/// payer's deposit.
+		/// Settles a voucher: pays the payee `voucher.cumulative_amount` less what the voucher's
+		/// lane was paid, from the payer's deposit, but no more than is left of it (the rest of
+		/// the voucher stays claimable after a top-up).
 		///
 		/// - origin: signed by anyone (who pays the fee), or an authorized transaction (no
 		///   account, no fee; see the crate docs) when the amount due is at least
 		///   `MinAuthorizedClaim` or the channel is closing.
 		///
-		/// Errors: `UnknownChannel`, `NotNewer` (this or a newer voucher was settled),
-		/// `ExceedsDeposit`, `BadSignature`, `PayeeCannotReceive`.
+		/// Errors: `UnknownChannel`, `NotNewer` (this or a newer voucher was settled on the
+		/// lane), `ExceedsDeposit`, `DepositExhausted`, `TooManyLanes`, `NewLaneTooSmall`,
+		/// `BadSignature`, `PayeeCannotReceive`.
 		///
 		/// Emits `Claimed`.
 		#[pallet::call_index(2)]
@@ -538,8 +585,8 @@ pub mod pallet {
 		///
 		/// - origin: signed, the channel's payee.
 		///
-		/// Errors: `UnknownChannel`, `NotPayee`, `ExceedsDeposit`, `BadSignature`,
-		/// `PayeeCannotReceive`.
+		/// Errors: `UnknownChannel`, `NotPayee`, `ExceedsDeposit`, `TooManyLanes`,
+		/// `BadSignature`, `PayeeCannotReceive`.
 		///
 		/// Emits `Claimed` (if anything was due) and `ChannelClosed`.
 		#[pallet::call_index(5)]
@@ -557,7 +604,7 @@ pub mod pallet {
 					Self::pay(voucher, channel, due)?;
 					Channels::<T>::get(channel_id).ok_or(Error::<T>::UnknownChannel)?
 				},
-				Err(VoucherError::NotNewer) => channel,
+				Err(VoucherError::NotNewer | VoucherError::DepositExhausted) => channel,
 				Err(error) => return Err(Error::<T>::from(error).into()),
 			};
 			Self::do_close(channel_id, channel)
@@ -588,6 +635,11 @@ impl<T: Config> Pallet<T> {
 		Channels::<T>::get(channel_id)
 	}
 
+	/// What `lane` of `channel_id` was paid so far.
+	pub fn lane_paid(channel_id: ChannelId, lane: &T::AccountId) -> BalanceOf<T> {
+		LanePaid::<T>::get(channel_id, lane)
+	}
+
 	/// The channels `account` pays into or is paid from, by id.
 	pub fn channels_of(account: &T::AccountId) -> Vec<(ChannelId, ChannelOf<T>)> {
 		let mut ids: Vec<ChannelId> = ChannelsByPayer::<T>::get(account).into_inner();
@@ -599,23 +651,35 @@ impl<T: Config> Pallet<T> {
 			.collect()
 	}
 
-	/// Checks a voucher against its channel: newer than the last settled, within the deposit,
-	/// signed by the payer on this chain. Returns the channel and the amount due.
+	/// Checks a voucher against its channel: above what its lane was paid, within the deposit,
+	/// on a lane the channel can take, signed by the payer on this chain. Returns the channel and
+	/// the amount due: the voucher's increase on its lane, at most what is left of the deposit.
 	fn validate_voucher(
 		voucher: &VoucherOf<T>,
 		signature: &T::Signature,
 	) -> Result<(ChannelOf<T>, BalanceOf<T>), VoucherError> {
 		let channel = Channels::<T>::get(voucher.channel_id).ok_or(VoucherError::UnknownChannel)?;
-		if voucher.nonce <= channel.nonce || voucher.cumulative_amount <= channel.paid {
+		let lane_paid = LanePaid::<T>::get(voucher.channel_id, &voucher.lane);
+		if voucher.cumulative_amount <= lane_paid {
 			return Err(VoucherError::NotNewer);
 		}
 		if voucher.cumulative_amount > channel.deposit {
 			return Err(VoucherError::ExceedsDeposit);
 		}
+		if channel.remaining().is_zero() {
+			return Err(VoucherError::DepositExhausted);
+		}
+		let new_lane = !LanePaid::<T>::contains_key(voucher.channel_id, &voucher.lane);
+		if new_lane && channel.lanes >= T::MaxLanesPerChannel::get() {
+			return Err(VoucherError::TooManyLanes);
+		}
 		if !signature.verify(&Self::voucher_payload(voucher)[..], &channel.payer) {
 			return Err(VoucherError::BadSignature);
 		}
-		let due = voucher.cumulative_amount.saturating_sub(channel.paid);
+		let due = voucher.cumulative_amount.saturating_sub(lane_paid).min(channel.remaining());
+		if new_lane && due < T::MinAuthorizedClaim::get() {
+			return Err(VoucherError::NewLaneTooSmall);
+		}
 		Ok((channel, due))
 	}
 
@@ -636,6 +700,13 @@ impl<T: Config> Pallet<T> {
 				VoucherError::ExceedsDeposit => {
 					InvalidTransaction::Custom(invalid::EXCEEDS_DEPOSIT)
 				},
+				VoucherError::DepositExhausted => {
+					InvalidTransaction::Custom(invalid::DEPOSIT_EXHAUSTED)
+				},
+				VoucherError::TooManyLanes => InvalidTransaction::Custom(invalid::TOO_MANY_LANES),
+				VoucherError::NewLaneTooSmall => {
+					InvalidTransaction::Custom(invalid::NEW_LANE_TOO_SMALL)
+				},
 			})
 		})?;
 		if due < T::MinAuthorizedClaim::get() && !channel.is_closing() {
@@ -643,14 +714,14 @@ impl<T: Config> Pallet<T> {
 		}
 		let validity = ValidTransaction::with_tag_prefix("SutantraPaymentsClaim")
 			.priority(T::ClaimPriority::get())
-			.and_provides(voucher.channel_id)
+			.and_provides((voucher.channel_id, &voucher.lane))
 			.longevity(64)
 			.propagate(true)
 			.build()?;
 		Ok((validity, Weight::zero()))
 	}
 
-	/// Pays `due` to the payee and records `voucher` as the last settled.
+	/// Pays `due` to the payee and adds it to what the voucher's lane and the channel were paid.
 	fn pay(
 		voucher: VoucherOf<T>,
 		mut channel: ChannelOf<T>,
@@ -666,18 +737,24 @@ impl<T: Config> Pallet<T> {
 			Fortitude::Polite,
 		)
 		.map_err(|_| Error::<T>::PayeeCannotReceive)?;
-		channel.paid = voucher.cumulative_amount;
-		channel.nonce = voucher.nonce;
+		let channel_id = voucher.channel_id;
+		if !LanePaid::<T>::contains_key(channel_id, &voucher.lane) {
+			channel.lanes = channel.lanes.saturating_add(1);
+		}
+		let lane_paid = LanePaid::<T>::get(channel_id, &voucher.lane).saturating_add(due);
+		LanePaid::<T>::insert(channel_id, &voucher.lane, lane_paid);
+		channel.paid = channel.paid.saturating_add(due);
 		channel.last_activity = frame_system::Pallet::<T>::block_number();
 		let payee = channel.payee.clone();
 		let total_paid = channel.paid;
-		Channels::<T>::insert(voucher.channel_id, channel);
+		Channels::<T>::insert(channel_id, channel);
 		Self::deposit_event(Event::Claimed {
-			channel_id: voucher.channel_id,
+			channel_id,
+			lane: voucher.lane,
 			payee,
 			amount: due,
+			lane_paid,
 			total_paid,
-			nonce: voucher.nonce,
 		});
 		Ok(())
 	}
@@ -694,6 +771,7 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		)?;
 		Channels::<T>::remove(channel_id);
+		let _ = LanePaid::<T>::clear_prefix(channel_id, channel.lanes.saturating_add(1), None);
 		let mut ids = ChannelsByPayer::<T>::get(&channel.payer);
 		ids.retain(|id| *id != channel_id);
 		if ids.is_empty() {
@@ -720,7 +798,7 @@ impl<T: Config> Pallet<T> {
 		for (channel_id, channel) in Channels::<T>::iter() {
 			let key = sutantra_payments_primitives::offchain_voucher_key(channel_id);
 			let stored = StorageValueRef::persistent(&key);
-			let signed = match stored.get::<SignedVoucher<BalanceOf<T>, T::Signature>>() {
+			let signed = match stored.get::<SignedVoucher<T::AccountId, BalanceOf<T>, T::Signature>>() {
 				Ok(Some(signed)) => signed,
 				Ok(None) => continue,
 				Err(StorageRetrievalError::Undecodable) => {
@@ -732,6 +810,7 @@ impl<T: Config> Pallet<T> {
 				},
 			};
 			let voucher = signed.voucher;
+			let amount = voucher.cumulative_amount;
 			if voucher.channel_id != channel_id {
 				log::warn!(target: LOG_TARGET, "the voucher stored for channel {channel_id} names another channel");
 				continue;
@@ -755,13 +834,15 @@ impl<T: Config> Pallet<T> {
 			let record = StorageValueRef::persistent(&record_key);
 			let retry = T::ClaimRetryBlocks::get();
 			let noted = record.mutate(
-				|last: Result<Option<(u64, BlockNumberFor<T>)>, StorageRetrievalError>| match last {
-					Ok(Some((nonce, at)))
-						if nonce >= voucher.nonce && now < at.saturating_add(retry) =>
-					{
-						Err(())
-					},
-					_ => Ok((voucher.nonce, now)),
+				|last: Result<Option<(BalanceOf<T>, BlockNumberFor<T>)>, StorageRetrievalError>| {
+					match last {
+						Ok(Some((claimed, at)))
+							if claimed >= amount && now < at.saturating_add(retry) =>
+						{
+							Err(())
+						},
+						_ => Ok((amount, now)),
+					}
 				},
 			);
 			match noted {
@@ -775,8 +856,7 @@ impl<T: Config> Pallet<T> {
 				Ok(()) => submitted += 1,
 				Err(()) => log::warn!(
 					target: LOG_TARGET,
-					"the transaction pool refused the claim of channel {channel_id} (nonce {})",
-					voucher.nonce
+					"the transaction pool refused the claim of channel {channel_id} (amount {amount:?})"
 				),
 			}
 		}
@@ -794,6 +874,14 @@ impl<T: Config> Pallet<T> {
 		for (id, channel) in Channels::<T>::iter() {
 			ensure!(id < next_id, "a channel id is not below NextChannelId");
 			ensure!(channel.paid <= channel.deposit, "a channel paid out more than its deposit");
+			let (mut lanes, mut lanes_paid) = (0u32, BalanceOf::<T>::zero());
+			for paid in LanePaid::<T>::iter_prefix_values(id) {
+				lanes += 1;
+				lanes_paid = lanes_paid.saturating_add(paid);
+			}
+			ensure!(lanes == channel.lanes, "a channel's lane count is wrong");
+			ensure!(lanes <= T::MaxLanesPerChannel::get(), "a channel has too many lanes");
+			ensure!(lanes_paid == channel.paid, "a channel's lanes were not paid its paid");
 			let listed = ChannelsByPayer::<T>::get(&channel.payer);
 			ensure!(
 				listed.iter().filter(|listed| **listed == id).count() == 1,
@@ -813,6 +901,9 @@ impl<T: Config> Pallet<T> {
 					Channels::<T>::get(id).ok_or("a payer's index names a missing channel")?;
 				ensure!(channel.payer == payer, "a payer's index names another's channel");
 			}
+		}
+		for id in LanePaid::<T>::iter_keys().map(|(id, _)| id) {
+			ensure!(Channels::<T>::contains_key(id), "a closed channel's lanes are still stored");
 		}
 		for (payee, id, ()) in ChannelsByPayee::<T>::iter() {
 			let channel =

@@ -91,6 +91,7 @@ impl pallet_payments::Config for Test {
 	type ChallengePeriod = ConstU64<CHALLENGE_PERIOD>;
 	type InactivityPeriod = ConstU64<INACTIVITY_PERIOD>;
 	type MaxChannelsPerPayer = ConstU32<MAX_CHANNELS_PER_PAYER>;
+	type MaxLanesPerChannel = ConstU32<3>;
 	type AccessGraceSeconds = ConstU32<ACCESS_GRACE_SECONDS>;
 	type MinAuthorizedClaim = ConstU128<MIN_AUTHORIZED_CLAIM>;
 	type ClaimRetryBlocks = ConstU64<CLAIM_RETRY_BLOCKS>;
@@ -169,8 +170,13 @@ pub fn nobody() -> AccountId {
 	account("Nobody")
 }
 
+/// The node most tests' vouchers pay through (their lane).
+pub fn lane() -> AccountId {
+	account("Node")
+}
+
 /// `payer`'s signature of `voucher` on this test chain.
-pub fn sign(payer: &str, voucher: &Voucher<Balance>) -> VoucherSignature {
+pub fn sign(payer: &str, voucher: &Voucher<AccountId, Balance>) -> VoucherSignature {
 	VoucherSignature(pair(payer).sign(&Payments::voucher_payload(voucher)))
 }
 

@@ -23,10 +23,10 @@ pub struct Channel<AccountId, Balance, BlockNumber> {
 	pub stream_id: Option<StreamId>,
 	/// Everything the payer has put in (opening deposit plus top-ups).
 	pub deposit: Balance,
-	/// Everything paid to the payee so far: the amount of the last settled voucher.
+	/// Everything paid to the payee so far: the sum of what each lane was paid.
 	pub paid: Balance,
-	/// The nonce of the last settled voucher (0: none yet; vouchers start at 1).
-	pub nonce: u64,
+	/// How many lanes have been paid from the channel (at most `MaxLanesPerChannel`).
+	pub lanes: u32,
 	/// The block the channel was opened in.
 	pub opened_at: BlockNumber,
 	/// The last block the channel was opened, topped up or claimed from.

@@ -179,11 +179,17 @@ mod benchmarks {
 		let creator = funded::<T>("creator", 0);
 		let id = full_creator_stream::<T>(&creator, true);
 		let viewer = funded::<T>("viewer", 0);
-		Pallet::<T>::buy_access(RawOrigin::Signed(viewer.clone()).into(), id, 60).expect("buys");
+		Pallet::<T>::buy_access(
+			RawOrigin::Signed(viewer.clone()).into(),
+			id,
+			60,
+			BalanceOf::<T>::max_value(),
+		)
+		.expect("buys");
 		let before = AccessTokens::<T>::get(id, &viewer).unwrap().valid_until;
 
 		#[extrinsic_call]
-		_(RawOrigin::Signed(viewer.clone()), id, 3_600);
+		_(RawOrigin::Signed(viewer.clone()), id, 3_600, BalanceOf::<T>::max_value());
 
 		assert!(AccessTokens::<T>::get(id, &viewer).unwrap().valid_until > before);
 	}

@@ -249,6 +249,9 @@ pub mod pallet {
 		InsufficientBalance,
 		/// Buy at least one second.
 		ZeroSeconds,
+		/// The access costs more than `max_total` at the stream's price now (the creator may
+		/// have raised it); look at the price and buy again with a higher `max_total`.
+		PriceAboveMax,
 		/// The stream is free to watch: nothing to buy.
 		FreeStream,
 		/// The creator always has access to their own stream.
@@ -461,14 +464,16 @@ pub mod pallet {
 		/// Errors: `UnknownStream`, `NotCreator`, `StreamEnded`, `CreatorHasAccess`,
 		/// `ExpiryInPast`, `TooManyTokens`.
 		///
-		/// Emits `AccessGranted`.
+		/// Emits `AccessGranted`. Weight: charged for reaping every expired token of a full
+		/// stream, refunded to the tokens actually reaped.
 		#[pallet::call_index(5)]
+		#[pallet::weight(T::WeightInfo::grant_access().saturating_add(Pallet::<T>::reap_weight(T::MaxTokensPerStream::get())))]
 		pub fn grant_access(
 			origin: OriginFor<T>,
 			stream_id: StreamId,
 			viewer: AccountIdLookupOf<T>,
 			valid_until: Option<BlockNumberFor<T>>,
-		) -> DispatchResult {
+		) -> DispatchResultWithPostInfo {
 			let who = ensure_signed(origin)?;
 			let viewer = T::Lookup::lookup(viewer)?;
 			let info = Self::creators_stream(stream_id, &who)?;
@@ -477,11 +482,12 @@ pub mod pallet {
 			let now = frame_system::Pallet::<T>::block_number();
 			let requested = valid_until.unwrap_or_else(BlockNumberFor::<T>::max_value);
 			ensure!(requested >= now, Error::<T>::ExpiryInPast);
+			let mut reaped = 0;
 			let token = match AccessTokens::<T>::get(stream_id, &viewer) {
 				Some(existing) if existing.valid_until >= requested => existing,
 				Some(_) => AccessToken { valid_until: requested, source: AccessSource::Granted },
 				None => {
-					Self::count_new_token(stream_id)?;
+					reaped = Self::count_new_token(stream_id)?;
 					AccessToken { valid_until: requested, source: AccessSource::Granted }
 				},
 			};
@@ -491,7 +497,7 @@ pub mod pallet {
 				viewer,
 				valid_until: token.valid_until,
 			});
-			Ok(())
+			Ok(Some(T::WeightInfo::grant_access().saturating_add(Self::reap_weight(reaped))).into())
 		}
 
 		/// Takes back access the creator granted. Bought access cannot be revoked: the viewer
@@ -524,17 +530,23 @@ pub mod pallet {
 		/// current end if it is still valid, else from now. Buying never shortens access.
 		///
 		/// - origin: signed, the viewer.
+		/// - `max_total`: the most the viewer will pay. A creator who raises the price in the
+		///   same block cannot take more: the purchase fails with `PriceAboveMax` instead.
 		///
 		/// Errors: `UnknownStream`, `StreamEnded`, `FreeStream`, `CreatorHasAccess`,
-		/// `ZeroSeconds`, `PriceOverflow`, `InsufficientBalance`, `TooManyTokens`.
+		/// `ZeroSeconds`, `PriceOverflow`, `PriceAboveMax`, `InsufficientBalance`,
+		/// `TooManyTokens`.
 		///
-		/// Emits `AccessBought`.
+		/// Emits `AccessBought`. Weight: charged for reaping every expired token of a full
+		/// stream, refunded to the tokens actually reaped.
 		#[pallet::call_index(7)]
+		#[pallet::weight(T::WeightInfo::buy_access().saturating_add(Pallet::<T>::reap_weight(T::MaxTokensPerStream::get())))]
 		pub fn buy_access(
 			origin: OriginFor<T>,
 			stream_id: StreamId,
 			seconds: u32,
-		) -> DispatchResult {
+			max_total: BalanceOf<T>,
+		) -> DispatchResultWithPostInfo {
 			let viewer = ensure_signed(origin)?;
 			let info = Streams::<T>::get(stream_id).ok_or(Error::<T>::UnknownStream)?;
 			ensure!(info.status != StreamStatus::Ended, Error::<T>::StreamEnded);
@@ -545,6 +557,7 @@ pub mod pallet {
 				.price_per_second
 				.checked_mul(&BalanceOf::<T>::from(seconds))
 				.ok_or(Error::<T>::PriceOverflow)?;
+			ensure!(paid <= max_total, Error::<T>::PriceAboveMax);
 
 			let now = frame_system::Pallet::<T>::block_number();
 			let existing = AccessTokens::<T>::get(stream_id, &viewer);
@@ -553,9 +566,7 @@ pub mod pallet {
 				_ => now,
 			};
 			let valid_until = from.saturating_add(Self::blocks_for(seconds));
-			if existing.is_none() {
-				Self::count_new_token(stream_id)?;
-			}
+			let reaped = if existing.is_none() { Self::count_new_token(stream_id)? } else { 0 };
 			T::Currency::transfer(&viewer, &info.creator, paid, Preservation::Preserve)
 				.map_err(|_| Error::<T>::InsufficientBalance)?;
 			// A granted token that outlasts what was bought keeps its longer validity.
@@ -571,7 +582,7 @@ pub mod pallet {
 				paid,
 				valid_until: token.valid_until,
 			});
-			Ok(())
+			Ok(Some(T::WeightInfo::buy_access().saturating_add(Self::reap_weight(reaped))).into())
 		}
 
 		/// Ends any stream (abuse handling).
@@ -684,14 +695,40 @@ impl<T: Config> Pallet<T> {
 		Ok(info)
 	}
 
-	fn count_new_token(stream_id: StreamId) -> Result<(), Error<T>> {
+	/// Counts a new token of `stream_id`. When the stream is full, first removes its expired
+	/// tokens (they give no access, and would otherwise lock newcomers out until the stream is
+	/// removed); returns how many tokens it read to do so.
+	fn count_new_token(stream_id: StreamId) -> Result<u32, Error<T>> {
+		let mut scanned = 0;
+		if TokenCount::<T>::get(stream_id) >= T::MaxTokensPerStream::get() {
+			let now = frame_system::Pallet::<T>::block_number();
+			let expired: Vec<T::AccountId> = AccessTokens::<T>::iter_prefix(stream_id)
+				.inspect(|_| scanned += 1)
+				.filter(|(_, token)| token.valid_until < now)
+				.map(|(viewer, _)| viewer)
+				.collect();
+			for viewer in &expired {
+				AccessTokens::<T>::remove(stream_id, viewer);
+			}
+			TokenCount::<T>::mutate(stream_id, |count| {
+				*count = count.saturating_sub(expired.len() as u32)
+			});
+			log::debug!(target: LOG_TARGET, "stream {stream_id}: reaped {} expired tokens", expired.len());
+		}
 		TokenCount::<T>::try_mutate(stream_id, |count| {
 			if *count >= T::MaxTokensPerStream::get() {
 				return Err(Error::<T>::TooManyTokens);
 			}
 			*count += 1;
 			Ok(())
-		})
+		})?;
+		Ok(scanned)
+	}
+
+	/// The weight of reading `tokens` tokens of a full stream and removing them all (the worst
+	/// case of [`Self::count_new_token`]).
+	pub fn reap_weight(tokens: u32) -> frame_support::weights::Weight {
+		T::DbWeight::get().reads_writes(tokens.into(), tokens.into())
 	}
 
 	fn do_end(

@@ -168,6 +168,8 @@ impl pallet_payments::Config for Runtime {
 	type ChallengePeriod = ConstU32<HOURS>;
 	type InactivityPeriod = ConstU32<{ 30 * DAYS }>;
 	type MaxChannelsPerPayer = ConstU32<32>;
+	// A lane per node that delivers: an origin and a handful of relays.
+	type MaxLanesPerChannel = ConstU32<16>;
 	type AccessGraceSeconds = ConstU32<30>;
 	type MinAuthorizedClaim = MinAuthorizedClaim;
 	type ClaimRetryBlocks = ConstU32<10>;

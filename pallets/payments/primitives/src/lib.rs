@@ -1,22 +1,28 @@
 //! Payment-channel vouchers, shared by the runtime (which settles them), the node (which takes
 //! them from viewers over the WebRTC data channel) and the command line (which signs them).
 //!
-//! A [`Voucher`] says "channel `channel_id` owes its payee `cumulative_amount` in total"; each
-//! new voucher replaces the last, and settling one pays only the difference to what was already
-//! paid. The payer signs it with sr25519 over [`voucher_payload`]:
+//! A [`Voucher`] says "on lane `lane` of channel `channel_id`, the payer owes the payee
+//! `cumulative_amount` in total". A channel has one **lane** per node that delivers video (the
+//! node's account): each node takes vouchers only for its own lane, so the same voucher can never
+//! buy watching at two nodes, and the chain settles each lane on its own, bounding the sum over
+//! lanes by the deposit. On a lane each new voucher replaces the last, and settling one pays only
+//! the difference to what the lane was already paid. Vouchers on a lane are ordered by their
+//! amount alone: a higher amount is newer. The payer signs with sr25519 over
+//! [`voucher_payload`]:
 //!
 //! ```text
-//! "sutantra/voucher/v1"   19 bytes, ASCII, the domain tag (VOUCHER_DOMAIN)
+//! "sutantra/voucher/v2"   19 bytes, ASCII, the domain tag (VOUCHER_DOMAIN)
 //! genesis hash            32 bytes, the chain's genesis block hash
 //! channel_id              8 bytes, u64 little endian        ┐
-//! cumulative_amount       16 bytes, u128 little endian      │ SCALE(Voucher)
-//! nonce                   8 bytes, u64 little endian        ┘
+//! lane                    32 bytes, the node's account id   │ SCALE(Voucher)
+//! cumulative_amount       16 bytes, u128 little endian      ┘
 //! ```
 //!
-//! 83 bytes in all for this chain's `u128` balance. The domain tag keeps a voucher signature from
-//! meaning anything else (a transaction, a login statement); the genesis hash keeps it from
-//! being valid on another chain; the channel id (never reused) keeps it from being valid on
-//! another channel.
+//! 107 bytes in all for this chain's 32-byte accounts and `u128` balance. The domain tag keeps a
+//! voucher signature from meaning anything else (a transaction, a login statement, a v1
+//! voucher); the genesis hash keeps it from being valid on another chain; the channel id (never
+//! reused) keeps it from being valid on another channel; the lane keeps it from being valid at
+//! another node.
 //!
 //! Browser wallets that only sign "raw bytes" (the polkadot.js extension's `signRaw`) sign
 //! `<Bytes>` + payload + `</Bytes>`; [`VoucherSignature`] accepts that form too, so a viewer
@@ -39,16 +45,16 @@ use sp_runtime::{
 pub type ChannelId = u64;
 
 /// The domain tag every voucher payload starts with.
-pub const VOUCHER_DOMAIN: &[u8; 19] = b"sutantra/voucher/v1";
+pub const VOUCHER_DOMAIN: &[u8; 19] = b"sutantra/voucher/v2";
 
 /// What wallets that sign "raw bytes" put before the message.
 pub const WRAP_PREFIX: &[u8] = b"<Bytes>";
 /// What wallets that sign "raw bytes" put after the message.
 pub const WRAP_SUFFIX: &[u8] = b"</Bytes>";
 
-/// Where the node keeps the best voucher it accepted for a channel, in offchain persistent
-/// local storage: this prefix followed by the channel id as 8 bytes little endian. The value is
-/// SCALE([`SignedVoucher`]). The payments pallet's offchain worker reads it and claims it.
+/// Where the node keeps the best voucher it accepted for a channel (on its own lane), in offchain
+/// persistent local storage: this prefix followed by the channel id as 8 bytes little endian. The
+/// value is SCALE([`SignedVoucher`]). The payments pallet's offchain worker reads it and claims it.
 pub const OFFCHAIN_VOUCHER_PREFIX: &[u8] = b"sutantra/payments/voucher/";
 
 /// The offchain storage key of the best voucher accepted for `channel_id`.
@@ -59,7 +65,8 @@ pub fn offchain_voucher_key(channel_id: ChannelId) -> Vec<u8> {
 	key
 }
 
-/// A payer's promise: channel `channel_id` owes its payee `cumulative_amount` in total.
+/// A payer's promise: on lane `lane` of channel `channel_id`, the payer owes the payee
+/// `cumulative_amount` in total.
 #[derive(
 	Clone,
 	Copy,
@@ -72,19 +79,20 @@ pub fn offchain_voucher_key(channel_id: ChannelId) -> Vec<u8> {
 	TypeInfo,
 	Debug,
 )]
-pub struct Voucher<Balance> {
+pub struct Voucher<AccountId, Balance> {
 	/// The channel the voucher draws on.
 	pub channel_id: ChannelId,
-	/// Everything the payer owes the payee on this channel so far (not an increment).
+	/// The lane: the account of the node the payer watches at (the only node that takes it).
+	pub lane: AccountId,
+	/// Everything the payer owes on this lane so far (not an increment). A higher amount is a
+	/// newer voucher.
 	pub cumulative_amount: Balance,
-	/// Orders vouchers: each new voucher has a higher nonce than the last.
-	pub nonce: u64,
 }
 
 /// The exact bytes a payer signs for `voucher` on the chain with `genesis_hash`.
-pub fn voucher_payload<Balance: Encode>(
+pub fn voucher_payload<AccountId: Encode, Balance: Encode>(
 	genesis_hash: &[u8],
-	voucher: &Voucher<Balance>,
+	voucher: &Voucher<AccountId, Balance>,
 ) -> Vec<u8> {
 	let mut payload = Vec::with_capacity(VOUCHER_DOMAIN.len() + 32 + voucher.size_hint());
 	payload.extend_from_slice(VOUCHER_DOMAIN);
@@ -95,9 +103,9 @@ pub fn voucher_payload<Balance: Encode>(
 
 /// A voucher and the payer's signature, as a viewer sends it and the node stores it.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, DecodeWithMemTracking, TypeInfo, Debug)]
-pub struct SignedVoucher<Balance, Signature = VoucherSignature> {
+pub struct SignedVoucher<AccountId, Balance, Signature = VoucherSignature> {
 	/// The voucher.
-	pub voucher: Voucher<Balance>,
+	pub voucher: Voucher<AccountId, Balance>,
 	/// The payer's signature over [`voucher_payload`].
 	pub signature: Signature,
 }
@@ -159,7 +167,7 @@ impl Verify for VoucherSignature {
 /// Whether `signature` is `payer`'s signature of `voucher` on the chain with `genesis_hash`.
 pub fn verify_voucher<Balance: Encode>(
 	genesis_hash: &[u8],
-	voucher: &Voucher<Balance>,
+	voucher: &Voucher<AccountId32, Balance>,
 	signature: &VoucherSignature,
 	payer: &AccountId32,
 ) -> bool {
@@ -171,7 +179,7 @@ pub fn verify_voucher<Balance: Encode>(
 pub fn sign_voucher<Balance: Encode>(
 	pair: &sr25519::Pair,
 	genesis_hash: &[u8],
-	voucher: &Voucher<Balance>,
+	voucher: &Voucher<AccountId32, Balance>,
 ) -> VoucherSignature {
 	use sp_core::Pair as _;
 	VoucherSignature(pair.sign(&voucher_payload(genesis_hash, voucher)))
@@ -195,10 +203,16 @@ pub enum VoucherError {
 	UnknownChannel,
 	/// The signature is not the channel payer's over this voucher on this chain.
 	BadSignature,
-	/// The voucher is not newer than the last one settled: its nonce or its amount is not above.
+	/// The voucher is not newer than the last one settled on its lane: its amount is not above.
 	NotNewer,
 	/// The voucher's amount is more than the channel's deposit.
 	ExceedsDeposit,
+	/// The deposit is used up by what the channel's lanes were paid: top the channel up.
+	DepositExhausted,
+	/// The channel already has its most lanes, and this voucher's lane is not one of them.
+	TooManyLanes,
+	/// A voucher that opens a lane must pay at least the smallest free claim.
+	NewLaneTooSmall,
 }
 
 impl VoucherError {
@@ -207,8 +221,11 @@ impl VoucherError {
 		match self {
 			Self::UnknownChannel => "no open channel has this id",
 			Self::BadSignature => "the signature is not the channel payer's over this voucher",
-			Self::NotNewer => "the voucher is not newer than the last one settled",
+			Self::NotNewer => "the voucher is not newer than the last one settled on its lane",
 			Self::ExceedsDeposit => "the voucher's amount is more than the channel's deposit",
+			Self::DepositExhausted => "the channel's deposit is used up by what its lanes were paid",
+			Self::TooManyLanes => "the channel has no lane left for this voucher's node",
+			Self::NewLaneTooSmall => "a voucher that opens a lane must pay at least the smallest free claim",
 		}
 	}
 }
@@ -218,20 +235,20 @@ mod tests {
 	use super::*;
 	use sp_core::Pair;
 
-	fn voucher() -> Voucher<u128> {
-		Voucher { channel_id: 7, cumulative_amount: 1_000, nonce: 3 }
+	fn voucher() -> Voucher<AccountId32, u128> {
+		Voucher { channel_id: 7, lane: AccountId32::new([0x5a; 32]), cumulative_amount: 1_000 }
 	}
 
 	#[test]
 	fn payload_layout_is_as_documented() {
 		let genesis = [0xab; 32];
 		let payload = voucher_payload(&genesis, &voucher());
-		assert_eq!(payload.len(), 19 + 32 + 8 + 16 + 8);
-		assert_eq!(&payload[..19], b"sutantra/voucher/v1");
+		assert_eq!(payload.len(), 19 + 32 + 8 + 32 + 16);
+		assert_eq!(&payload[..19], b"sutantra/voucher/v2");
 		assert_eq!(&payload[19..51], &genesis);
 		assert_eq!(&payload[51..59], &7u64.to_le_bytes());
-		assert_eq!(&payload[59..75], &1_000u128.to_le_bytes());
-		assert_eq!(&payload[75..], &3u64.to_le_bytes());
+		assert_eq!(&payload[59..91], &[0x5a; 32]);
+		assert_eq!(&payload[91..], &1_000u128.to_le_bytes());
 	}
 
 	#[test]
@@ -247,6 +264,8 @@ mod tests {
 		assert!(!verify_voucher(&genesis, &moved, &signature, &payer_id));
 		let more = Voucher { cumulative_amount: 1_001, ..voucher() };
 		assert!(!verify_voucher(&genesis, &more, &signature, &payer_id));
+		let other_lane = Voucher { lane: AccountId32::new([0x5b; 32]), ..voucher() };
+		assert!(!verify_voucher(&genesis, &other_lane, &signature, &payer_id));
 		assert!(!verify_voucher(
 			&genesis,
 			&voucher(),
@@ -277,8 +296,8 @@ mod tests {
 			signature: sign_voucher(&payer, &[0; 32], &voucher()),
 		};
 		let bytes = signed.encode();
-		assert_eq!(bytes.len(), 32 + 64);
-		assert_eq!(SignedVoucher::<u128>::decode(&mut &bytes[..]).unwrap(), signed);
+		assert_eq!(bytes.len(), 56 + 64);
+		assert_eq!(SignedVoucher::<AccountId32, u128>::decode(&mut &bytes[..]).unwrap(), signed);
 		assert_eq!(
 			offchain_voucher_key(1),
 			b"sutantra/payments/voucher/\x01\0\0\0\0\0\0\0".to_vec()

@@ -11,7 +11,9 @@ pub use pallet_payments::{Channel, ChannelId, Voucher, VoucherError, VoucherSign
 
 sp_api::decl_runtime_apis! {
 	/// Payment channels and vouchers.
-	#[api_version(1)]
+	///
+	/// Version 2: vouchers name a lane and are ordered by amount (voucher protocol v2); `lane_paid`.
+	#[api_version(2)]
 	pub trait PaymentsApi<AccountId, Balance, BlockNumber, Signature>
 	where
 		AccountId: Codec,
@@ -24,8 +26,10 @@ sp_api::decl_runtime_apis! {
 		/// The channels `account` pays into or is paid from, by id.
 		fn channels_of(account: AccountId) -> Vec<(ChannelId, Channel<AccountId, Balance, BlockNumber>)>;
 		/// What settling `voucher` would pay the payee now, or why it cannot be settled.
-		fn check_voucher(voucher: Voucher<Balance>, signature: Signature) -> Result<Balance, VoucherError>;
+		fn check_voucher(voucher: Voucher<AccountId, Balance>, signature: Signature) -> Result<Balance, VoucherError>;
 		/// The exact bytes the payer signs for `voucher` on this chain.
-		fn voucher_payload(voucher: Voucher<Balance>) -> Vec<u8>;
+		fn voucher_payload(voucher: Voucher<AccountId, Balance>) -> Vec<u8>;
+		/// What lane `lane` of channel `id` has been paid so far (zero for a lane never paid).
+		fn lane_paid(id: ChannelId, lane: AccountId) -> Balance;
 	}
 }

@@ -5,7 +5,7 @@ use pallet_streams::{AccessSource, AccessStatus};
 
 use crate::{
 	mock::{
-		alice, bob, charlie, sign, ExtBuilder, Payments, RuntimeOrigin, Streams,
+		alice, bob, charlie, lane, sign, ExtBuilder, Payments, RuntimeOrigin, Streams,
 		ACCESS_GRACE_SECONDS,
 	},
 	Voucher,
@@ -61,12 +61,12 @@ fn access_ends_when_the_channel_runs_low_or_closes() {
 			GRACE + 100
 		));
 		// Paid down to exactly the grace window: still watching.
-		let v = Voucher { channel_id: 0, cumulative_amount: 100, nonce: 1 };
-		assert_ok!(Payments::claim(RuntimeOrigin::signed(alice()), v, sign("Bob", &v)));
+		let v = Voucher { channel_id: 0, lane: lane(), cumulative_amount: 100 };
+		assert_ok!(Payments::claim(RuntimeOrigin::signed(alice()), v.clone(), sign("Bob", &v)));
 		assert_eq!(Streams::access(stream, &bob()), channel_allowed());
 		// One unit less than the grace window: payment required.
-		let v = Voucher { channel_id: 0, cumulative_amount: 101, nonce: 2 };
-		assert_ok!(Payments::claim(RuntimeOrigin::signed(alice()), v, sign("Bob", &v)));
+		let v = Voucher { channel_id: 0, lane: lane(), cumulative_amount: 101 };
+		assert_ok!(Payments::claim(RuntimeOrigin::signed(alice()), v.clone(), sign("Bob", &v)));
 		assert_eq!(Streams::access(stream, &bob()), AccessStatus::NoAccess);
 		// A top-up restores it; asking to close ends it.
 		assert_ok!(Payments::top_up(RuntimeOrigin::signed(bob()), 0, 1));

@@ -5,7 +5,7 @@ use sp_runtime::DispatchError;
 
 use crate::{
 	mock::{
-		account, alice, bob, charlie, nobody, payment_events, run_to_block, sign, Balances,
+		account, alice, bob, charlie, lane, nobody, payment_events, run_to_block, sign, Balances,
 		ExtBuilder, Payments, RuntimeHoldReason, RuntimeOrigin, Test, CHALLENGE_PERIOD, ENDOWMENT,
 		INACTIVITY_PERIOD, MAX_CHANNELS_PER_PAYER, MIN_DEPOSIT,
 	},
@@ -36,7 +36,7 @@ fn opening_holds_the_deposit_and_indexes_the_channel() {
 		assert_eq!(free(&bob()), ENDOWMENT - 1_000);
 		let channel = Payments::channel(id).unwrap();
 		assert_eq!((channel.payer, channel.payee), (bob(), alice()));
-		assert_eq!((channel.deposit, channel.paid, channel.nonce), (1_000, 0, 0));
+		assert_eq!((channel.deposit, channel.paid, channel.lanes), (1_000, 0, 0));
 		assert_eq!(channel.stream_id, Some(7));
 		assert_eq!(channel.closes_at, None);
 		assert_eq!(ChannelsByPayer::<Test>::get(bob()).into_inner(), vec![0]);
@@ -166,8 +166,8 @@ fn payer_close_waits_out_the_challenge_period() {
 			Payments::finalize_close(RuntimeOrigin::signed(charlie()), id),
 			Error::<Test>::ChallengePeriodActive
 		);
-		let voucher = Voucher { channel_id: id, cumulative_amount: 300, nonce: 1 };
-		assert_ok!(Payments::claim(RuntimeOrigin::signed(alice()), voucher, sign("Bob", &voucher)));
+		let voucher = Voucher { channel_id: id, lane: lane(), cumulative_amount: 300 };
+		assert_ok!(Payments::claim(RuntimeOrigin::signed(alice()), voucher.clone(), sign("Bob", &voucher)));
 		run_to_block(closes_at + 1);
 		// Anyone may finalize: it only returns the payer's own funds.
 		assert_ok!(Payments::finalize_close(RuntimeOrigin::signed(charlie()), id));
@@ -189,9 +189,9 @@ fn payer_close_waits_out_the_challenge_period() {
 			})
 		);
 		// A voucher for the closed channel is worthless, even a newer one.
-		let voucher = Voucher { channel_id: id, cumulative_amount: 400, nonce: 2 };
+		let voucher = Voucher { channel_id: id, lane: lane(), cumulative_amount: 400 };
 		assert_noop!(
-			Payments::claim(RuntimeOrigin::signed(alice()), voucher, sign("Bob", &voucher)),
+			Payments::claim(RuntimeOrigin::signed(alice()), voucher.clone(), sign("Bob", &voucher)),
 			Error::<Test>::UnknownChannel
 		);
 	});
@@ -235,8 +235,8 @@ fn an_inactive_channel_can_always_be_recovered() {
 		);
 		// A claim is activity: it restarts the inactivity period.
 		run_to_block(500);
-		let voucher = Voucher { channel_id: id, cumulative_amount: 100, nonce: 1 };
-		assert_ok!(Payments::claim(RuntimeOrigin::signed(alice()), voucher, sign("Bob", &voucher)));
+		let voucher = Voucher { channel_id: id, lane: lane(), cumulative_amount: 100 };
+		assert_ok!(Payments::claim(RuntimeOrigin::signed(alice()), voucher.clone(), sign("Bob", &voucher)));
 		run_to_block(500 + INACTIVITY_PERIOD);
 		assert_noop!(
 			Payments::finalize_close(RuntimeOrigin::signed(bob()), id),

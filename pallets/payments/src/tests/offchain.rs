@@ -15,7 +15,7 @@ use sutantra_payments_primitives::offchain_voucher_key;
 use super::channels::open;
 use crate::{
 	mock::{
-		alice, bob, run_to_block, sign, ExtBuilder, Extrinsic, Payments, RuntimeCall,
+		alice, bob, lane, run_to_block, sign, AccountId, ExtBuilder, Extrinsic, Payments, RuntimeCall,
 		RuntimeOrigin, Test, CLAIM_RETRY_BLOCKS, ENDOWMENT, MIN_AUTHORIZED_CLAIM,
 	},
 	Call, SignedVoucher, Voucher,
@@ -37,20 +37,19 @@ fn offchain_ext() -> (sp_io::TestExternalities, Arc<parking_lot::RwLock<PoolStat
 }
 
 /// What the node does when it accepts a voucher: store it under the documented key.
-fn store(voucher: Voucher<u128>) -> SignedVoucher<u128> {
-	let signed = SignedVoucher { voucher, signature: sign("Bob", &voucher) };
-	sp_io::offchain::local_storage_set(
-		StorageKind::PERSISTENT,
-		&offchain_voucher_key(voucher.channel_id),
-		&signed.encode(),
-	);
+fn store(voucher: Voucher<AccountId, u128>) -> SignedVoucher<AccountId, u128> {
+	let key = offchain_voucher_key(voucher.channel_id);
+	let signed = SignedVoucher { signature: sign("Bob", &voucher), voucher };
+	sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, &key, &signed.encode());
 	signed
 }
 
 /// The exact transaction the worker should submit for `signed`.
-fn expected_claim(signed: &SignedVoucher<u128>) -> Extrinsic {
-	let call =
-		RuntimeCall::Payments(Call::claim { voucher: signed.voucher, signature: signed.signature });
+fn expected_claim(signed: &SignedVoucher<AccountId, u128>) -> Extrinsic {
+	let call = RuntimeCall::Payments(Call::claim {
+		voucher: signed.voucher.clone(),
+		signature: signed.signature,
+	});
 	Extrinsic::new_transaction(call, (frame_system::AuthorizeCall::new(),))
 }
 
@@ -63,7 +62,7 @@ fn the_worker_submits_exactly_the_claim_of_the_stored_voucher() {
 	let (mut ext, pool) = offchain_ext();
 	ext.execute_with(|| {
 		let id = open(1_000);
-		let signed = store(Voucher { channel_id: id, cumulative_amount: 400, nonce: 3 });
+		let signed = store(Voucher { channel_id: id, lane: lane(), cumulative_amount: 400 });
 		run_worker(2);
 		let txs = submitted(&pool);
 		assert_eq!(txs, vec![expected_claim(&signed).encode()]);
@@ -90,7 +89,7 @@ fn the_worker_does_not_resubmit_a_pending_claim_every_block() {
 	let (mut ext, pool) = offchain_ext();
 	ext.execute_with(|| {
 		let id = open(1_000);
-		let signed = store(Voucher { channel_id: id, cumulative_amount: 400, nonce: 3 });
+		let signed = store(Voucher { channel_id: id, lane: lane(), cumulative_amount: 400 });
 		run_worker(2);
 		run_worker(3);
 		run_worker(1 + CLAIM_RETRY_BLOCKS);
@@ -99,7 +98,7 @@ fn the_worker_does_not_resubmit_a_pending_claim_every_block() {
 		run_worker(2 + CLAIM_RETRY_BLOCKS);
 		assert_eq!(submitted(&pool), vec![expected_claim(&signed).encode(); 2]);
 		// A newer voucher is submitted at once.
-		let newer = store(Voucher { channel_id: id, cumulative_amount: 600, nonce: 4 });
+		let newer = store(Voucher { channel_id: id, lane: lane(), cumulative_amount: 600 });
 		run_worker(3 + CLAIM_RETRY_BLOCKS);
 		assert_eq!(submitted(&pool).last(), Some(&expected_claim(&newer).encode()));
 		assert_eq!(submitted(&pool).len(), 3);
@@ -111,10 +110,17 @@ fn small_amounts_wait_until_the_channel_closes() {
 	let (mut ext, pool) = offchain_ext();
 	ext.execute_with(|| {
 		let id = open(1_000);
+		// The lane was opened by an earlier claim; the node now holds a small increase on it.
+		let first = Voucher { channel_id: id, lane: lane(), cumulative_amount: MIN_AUTHORIZED_CLAIM };
+		assert_ok!(Payments::claim(
+			RuntimeOrigin::signed(alice()),
+			first.clone(),
+			sign("Bob", &first)
+		));
 		let signed = store(Voucher {
 			channel_id: id,
-			cumulative_amount: MIN_AUTHORIZED_CLAIM - 1,
-			nonce: 1,
+			lane: lane(),
+			cumulative_amount: 2 * MIN_AUTHORIZED_CLAIM - 1,
 		});
 		run_worker(2);
 		assert!(submitted(&pool).is_empty());
@@ -139,11 +145,11 @@ fn unusable_stored_vouchers_are_skipped() {
 		let second = open(1_000);
 		let third = open(1_000);
 		// Badly signed (by Alice, not the payer).
-		let bad = Voucher { channel_id: first, cumulative_amount: 400, nonce: 1 };
-		set(first, &SignedVoucher { voucher: bad, signature: sign("Alice", &bad) }.encode());
+		let bad = Voucher { channel_id: first, lane: lane(), cumulative_amount: 400 };
+		set(first, &SignedVoucher { voucher: bad.clone(), signature: sign("Alice", &bad) }.encode());
 		// A good voucher of the first channel, stored under the second's key.
-		let moved = Voucher { channel_id: first, cumulative_amount: 400, nonce: 2 };
-		set(second, &SignedVoucher { voucher: moved, signature: sign("Bob", &moved) }.encode());
+		let moved = Voucher { channel_id: first, lane: lane(), cumulative_amount: 400 };
+		set(second, &SignedVoucher { voucher: moved.clone(), signature: sign("Bob", &moved) }.encode());
 		// Not decodable.
 		set(third, b"garbage");
 		// More than the deposit, on Charlie's channel, signed by Charlie.
@@ -154,10 +160,10 @@ fn unusable_stored_vouchers_are_skipped() {
 			None,
 			1_000
 		));
-		let greedy = Voucher { channel_id: fourth, cumulative_amount: 1_001, nonce: 1 };
+		let greedy = Voucher { channel_id: fourth, lane: lane(), cumulative_amount: 1_001 };
 		set(
 			fourth,
-			&SignedVoucher { voucher: greedy, signature: sign("Charlie", &greedy) }.encode(),
+			&SignedVoucher { voucher: greedy.clone(), signature: sign("Charlie", &greedy) }.encode(),
 		);
 		run_worker(2);
 		assert!(submitted(&pool).is_empty());

@@ -1,16 +1,19 @@
 //! Random sequences of channel operations by several accounts keep every invariant: the held
 //! funds equal Σ (deposit − paid), total issuance is conserved, nobody's money appears or
-//! vanishes, paid amounts only grow, and no call panics.
+//! vanishes, paid amounts only grow, each lane's payments only grow and sum to the channel's,
+//! no call panics, and a forged or stale claim changes nothing at all.
 
 use frame_support::traits::fungible::Inspect;
 use proptest::prelude::*;
 
 use crate::{
 	mock::{account, run_to_block, sign, Balances, ExtBuilder, Payments, RuntimeOrigin, System},
-	Channels, NextChannelId, Voucher,
+	Channels, LanePaid, NextChannelId, Voucher,
 };
 
 const NAMES: [&str; 4] = ["Alice", "Bob", "Charlie", "Dave"];
+/// The nodes vouchers are paid through: one more than a channel may have lanes in the mock.
+const LANES: [&str; 4] = ["Origin", "RelayA", "RelayB", "RelayC"];
 /// How many random sequences `invariants_hold_for_random_operation_sequences` runs.
 pub const CASES: u32 = 1_000;
 
@@ -25,12 +28,12 @@ enum Op {
 		channel: u64,
 		amount: u128,
 	},
-	/// A voucher `nonce_step` above the last settled nonce, for `delta` above what was paid,
+	/// A voucher on lane `lane` for `delta` above (or, negative, below) what the lane was paid,
 	/// signed by the payer or (`forged`) by someone else.
 	Claim {
 		channel: u64,
-		delta: u128,
-		nonce_step: u64,
+		lane: usize,
+		delta: i128,
 		forged: bool,
 		authorized: bool,
 	},
@@ -55,11 +58,11 @@ fn op() -> impl Strategy<Value = Op> {
 		3 => (0..4usize, 0..4usize, 0..5_000u128)
 			.prop_map(|(payer, payee, deposit)| Op::Open { payer, payee, deposit }),
 		1 => (0..8u64, 0..3_000u128).prop_map(|(channel, amount)| Op::TopUp { channel, amount }),
-		5 => (0..8u64, 0..2_000u128, 0..3u64, prop::bool::weighted(0.1), any::<bool>()).prop_map(
-			|(channel, delta, nonce_step, forged, authorized)| Op::Claim {
+		5 => (0..8u64, 0..4usize, -300..2_000i128, prop::bool::weighted(0.1), any::<bool>()).prop_map(
+			|(channel, lane, delta, forged, authorized)| Op::Claim {
 				channel,
+				lane,
 				delta,
-				nonce_step,
 				forged,
 				authorized
 			}
@@ -76,11 +79,13 @@ fn name_of(who: &crate::mock::AccountId) -> &'static str {
 	NAMES.iter().find(|name| account(name) == *who).expect("only named accounts pay")
 }
 
-fn run(op: &Op) {
+/// Runs `op`; for a claim, also says whether it must fail (forged, or not above its lane).
+fn run(op: &Op) -> (sp_runtime::DispatchResult, bool) {
 	let now = System::block_number();
-	// The result of each call does not matter: failing calls must change nothing, which the
+	let mut must_fail = false;
+	// The result of most calls does not matter: failing calls must change nothing, which the
 	// invariants check.
-	let _ = match op.clone() {
+	let result = match op.clone() {
 		Op::Open { payer, payee, deposit } => Payments::open_channel(
 			RuntimeOrigin::signed(account(NAMES[payer])),
 			account(NAMES[payee]),
@@ -91,23 +96,24 @@ fn run(op: &Op) {
 			Some(c) => Payments::top_up(RuntimeOrigin::signed(c.payer), channel, amount),
 			None => Payments::top_up(RuntimeOrigin::signed(account("Bob")), channel, amount),
 		},
-		Op::Claim { channel, delta, nonce_step, forged, authorized } => {
-			let (payer, paid, nonce) = match Channels::<crate::mock::Test>::get(channel) {
-				Some(c) => (name_of(&c.payer), c.paid, c.nonce),
-				None => ("Bob", 0, 0),
+		Op::Claim { channel, lane, delta, forged, authorized } => {
+			let lane = account(LANES[lane]);
+			let paid = LanePaid::<crate::mock::Test>::get(channel, &lane);
+			let payer = match Channels::<crate::mock::Test>::get(channel) {
+				Some(c) => name_of(&c.payer),
+				None => "Bob",
 			};
-			let voucher = Voucher {
-				channel_id: channel,
-				cumulative_amount: paid + delta,
-				nonce: nonce + nonce_step,
-			};
-			let signer = if forged { "Alice" } else { payer };
+			let amount = (paid as i128 + delta).max(0) as u128;
+			let voucher = Voucher { channel_id: channel, lane, cumulative_amount: amount };
+			let signer = if forged && payer != "Alice" { "Alice" } else { payer };
+			must_fail = (forged && payer != "Alice") || amount <= paid;
 			let origin = if authorized {
 				frame_system::RawOrigin::Authorized.into()
 			} else {
 				RuntimeOrigin::signed(account("Dave"))
 			};
-			Payments::claim(origin, voucher, sign(signer, &voucher))
+			let signature = sign(signer, &voucher);
+			Payments::claim(origin, voucher, signature)
 		},
 		Op::Close { channel, by_payee } => match Channels::<crate::mock::Test>::get(channel) {
 			Some(c) => {
@@ -122,17 +128,12 @@ fn run(op: &Op) {
 		Op::SettleAndClose { channel, delta } => {
 			match Channels::<crate::mock::Test>::get(channel) {
 				Some(c) => {
-					let voucher = Voucher {
-						channel_id: channel,
-						cumulative_amount: c.paid + delta,
-						nonce: c.nonce + 1,
-					};
-					let payer = name_of(&c.payer);
-					Payments::settle_and_close(
-						RuntimeOrigin::signed(c.payee),
-						voucher,
-						sign(payer, &voucher),
-					)
+					let lane = account(LANES[0]);
+					let paid = LanePaid::<crate::mock::Test>::get(channel, &lane);
+					let voucher =
+						Voucher { channel_id: channel, lane, cumulative_amount: paid + delta };
+					let signature = sign(name_of(&c.payer), &voucher);
+					Payments::settle_and_close(RuntimeOrigin::signed(c.payee), voucher, signature)
 				},
 				None => Ok(()),
 			}
@@ -142,6 +143,7 @@ fn run(op: &Op) {
 			Ok(())
 		},
 	};
+	(result, must_fail)
 }
 
 /// Everything every named account owns, free and held.
@@ -161,13 +163,29 @@ proptest! {
 				let paid_before: Vec<_> = Channels::<crate::mock::Test>::iter()
 					.map(|(id, c)| (id, c.paid))
 					.collect();
-				run(op);
+				let lanes_before: Vec<_> = LanePaid::<crate::mock::Test>::iter().collect();
+				let root_before = sp_io::storage::root(sp_runtime::StateVersion::V1);
+				let (result, must_fail) = run(op);
+				if must_fail {
+					assert!(result.is_err(), "a forged or stale claim was taken: {op:?}");
+					assert_eq!(
+						sp_io::storage::root(sp_runtime::StateVersion::V1),
+						root_before,
+						"a forged or stale claim changed state: {op:?}"
+					);
+				}
 				Payments::do_try_state().map_err(|e| format!("after {op:?}: {e:?}")).unwrap();
 				assert_eq!(Balances::total_issuance(), issuance, "issuance changed after {op:?}");
 				assert_eq!(owned(), owned_before, "money appeared or vanished after {op:?}");
 				for (id, paid) in paid_before {
 					if let Some(c) = Channels::<crate::mock::Test>::get(id) {
 						assert!(c.paid >= paid, "channel {id} paid less after {op:?}");
+					}
+				}
+				for (id, lane, paid) in lanes_before {
+					if Channels::<crate::mock::Test>::contains_key(id) {
+						let now = LanePaid::<crate::mock::Test>::get(id, &lane);
+						assert!(now >= paid, "a lane of channel {id} paid less after {op:?}");
 					}
 				}
 				assert!(NextChannelId::<crate::mock::Test>::get() < 1_000);

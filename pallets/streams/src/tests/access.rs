@@ -103,7 +103,7 @@ fn buying_pays_the_creator_and_extends_the_token() {
 		let (alice, bob) = (Balances::free_balance(ALICE), Balances::free_balance(BOB));
 
 		// 60 s at 6 s per block = 10 blocks, from block 1.
-		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60));
+		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60, Balance::MAX));
 		System::assert_last_event(
 			Event::AccessBought {
 				stream_id: id,
@@ -123,14 +123,14 @@ fn buying_pays_the_creator_and_extends_the_token() {
 
 		// A second purchase extends from the current end, not from now.
 		run_to_block(5);
-		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 7));
+		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 7, Balance::MAX));
 		// 7 s rounds up to 2 blocks.
 		assert_eq!(token(id, BOB).unwrap().valid_until, 13);
 
 		// After expiry, buying starts again from now.
 		run_to_block(30);
 		assert_eq!(Streams::access(id, &BOB), AccessStatus::Expired { at: 13 });
-		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 6));
+		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 6, Balance::MAX));
 		assert_eq!(token(id, BOB).unwrap().valid_until, 31);
 		assert_eq!(TokenCount::<Test>::get(id), 1);
 	});
@@ -140,7 +140,7 @@ fn buying_pays_the_creator_and_extends_the_token() {
 fn access_can_be_bought_before_the_stream_starts() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = register(ALICE, 5);
-		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60));
+		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60, Balance::MAX));
 		assert_eq!(Streams::access(id, &BOB), AccessStatus::StreamNotLive);
 		assert_ok!(Streams::start_stream(RuntimeOrigin::signed(ALICE), id));
 		assert!(matches!(Streams::access(id, &BOB), AccessStatus::Allowed { .. }));
@@ -153,7 +153,7 @@ fn buying_is_checked() {
 		let paid = live(ALICE, 5);
 		let free = live(ALICE, 0);
 		let buy =
-			|who, stream, seconds| Streams::buy_access(RuntimeOrigin::signed(who), stream, seconds);
+			|who, stream, seconds| Streams::buy_access(RuntimeOrigin::signed(who), stream, seconds, Balance::MAX);
 		assert_noop!(buy(BOB, 42, 1), Error::<Test>::UnknownStream);
 		assert_noop!(buy(BOB, free, 1), Error::<Test>::FreeStream);
 		assert_noop!(buy(ALICE, paid, 1), Error::<Test>::CreatorHasAccess);
@@ -171,7 +171,7 @@ fn a_price_that_overflows_is_refused() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = live(ALICE, Balance::MAX / 2);
 		assert_noop!(
-			Streams::buy_access(RuntimeOrigin::signed(BOB), id, 3),
+			Streams::buy_access(RuntimeOrigin::signed(BOB), id, 3, Balance::MAX),
 			Error::<Test>::PriceOverflow
 		);
 	});
@@ -181,7 +181,7 @@ fn a_price_that_overflows_is_refused() {
 fn bought_access_cannot_be_revoked_but_outlives_a_shorter_grant() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = live(ALICE, 5);
-		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 600)); // until 101
+		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 600, Balance::MAX)); // until 101
 		assert_noop!(
 			Streams::revoke_access(RuntimeOrigin::signed(ALICE), id, BOB),
 			Error::<Test>::CannotRevokeBought
@@ -194,7 +194,7 @@ fn bought_access_cannot_be_revoked_but_outlives_a_shorter_grant() {
 
 		// A longer grant is kept when the viewer then buys less than it covers.
 		assert_ok!(Streams::grant_access(RuntimeOrigin::signed(ALICE), id, CHARLIE, Some(500)));
-		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(CHARLIE), id, 6));
+		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(CHARLIE), id, 6, Balance::MAX));
 		assert_eq!(token(id, CHARLIE).unwrap().valid_until, 501);
 	});
 }
@@ -211,7 +211,7 @@ fn tokens_per_stream_are_bounded() {
 			Error::<Test>::TooManyTokens
 		);
 		assert_noop!(
-			Streams::buy_access(RuntimeOrigin::signed(BOB), id, 6),
+			Streams::buy_access(RuntimeOrigin::signed(BOB), id, 6, Balance::MAX),
 			Error::<Test>::TooManyTokens
 		);
 		// Extending an existing token needs no room.
@@ -261,5 +261,69 @@ fn seconds_convert_to_whole_blocks_rounding_up() {
 		assert_eq!(Streams::blocks_for(7), 2);
 		assert_eq!(Streams::blocks_for(60), 10);
 		assert_eq!(Streams::blocks_for(u32::MAX), (u64::from(u32::MAX) * 1000).div_ceil(6000));
+	});
+}
+
+#[test]
+fn a_price_raised_in_the_same_block_cannot_take_more_than_the_buyer_allowed() {
+	ExtBuilder::default().build_and_execute(|| {
+		let id = live(ALICE, 5);
+		let before = Balances::free_balance(BOB);
+		// Bob agrees to 60 s at 5 a second; Alice's price rise lands in the same block first.
+		assert_ok!(Streams::update_stream(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			None,
+			None,
+			Some(500),
+			None,
+			None
+		));
+		assert_noop!(
+			Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60, 300),
+			Error::<Test>::PriceAboveMax
+		);
+		assert_eq!(Balances::free_balance(BOB), before);
+		// At the price he agreed to, the purchase goes through and takes exactly that.
+		assert_ok!(Streams::update_stream(
+			RuntimeOrigin::signed(ALICE),
+			id,
+			None,
+			None,
+			Some(5),
+			None,
+			None
+		));
+		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60, 300));
+		assert_eq!(Balances::free_balance(BOB), before - 300);
+	});
+}
+
+#[test]
+fn expired_tokens_are_reaped_when_a_stream_is_full() {
+	use frame_support::traits::fungible::Mutate;
+	ExtBuilder::default().build_and_execute(|| {
+		let id = live(ALICE, 5);
+		// An attacker fills the stream with one-second purchases from throwaway accounts.
+		for viewer in 10..10 + u64::from(MAX_TOKENS_PER_STREAM) {
+			let _ = Balances::mint_into(&viewer, 1_000);
+			assert_ok!(Streams::buy_access(RuntimeOrigin::signed(viewer), id, 1, Balance::MAX));
+		}
+		assert_noop!(
+			Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60, Balance::MAX),
+			Error::<Test>::TooManyTokens
+		);
+		// Once they run out they no longer hold seats: an honest viewer gets in.
+		run_to_block(System::block_number() + Streams::blocks_for(1) + 1);
+		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60, Balance::MAX));
+		assert_eq!(TokenCount::<Test>::get(id), 1);
+		assert!(token(id, 10).is_none());
+		assert_eq!(Streams::access(id, &BOB), AccessStatus::Allowed {
+			until: Some(token(id, BOB).unwrap().valid_until),
+			source: AccessSource::Bought
+		});
+		// Valid tokens are never reaped.
+		assert_ok!(Streams::grant_access(RuntimeOrigin::signed(ALICE), id, CHARLIE, None));
+		assert!(token(id, CHARLIE).is_some() && token(id, BOB).is_some());
 	});
 }

@@ -225,7 +225,7 @@ fn removing_a_stream_removes_its_tokens() {
 	ExtBuilder::default().build_and_execute(|| {
 		let id = live(ALICE, 5);
 		assert_ok!(Streams::grant_access(RuntimeOrigin::signed(ALICE), id, BOB, None));
-		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(CHARLIE), id, 60));
+		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(CHARLIE), id, 60, Balance::MAX));
 		assert_eq!(TokenCount::<Test>::get(id), 2);
 		assert_ok!(Streams::end_stream(RuntimeOrigin::signed(ALICE), id));
 		assert_ok!(Streams::remove_stream(RuntimeOrigin::signed(ALICE), id));
