@@ -33,8 +33,15 @@ pub struct StreamingConfig {
 	pub turn_servers: Vec<TurnServer>,
 	/// How many streams may be live on this node at once.
 	pub max_streams: u32,
-	/// How many viewers one stream may have on this node.
+	/// How many viewers one stream may have on this node (a stream's own, smaller cap applies
+	/// too: [`crate::Admission::audience_cap`]).
 	pub max_viewers_per_stream: u32,
+	/// How many sessions one admitted principal (an account) may hold on one stream at once. A
+	/// further join replaces the oldest, which is dropped with a reason, so one purchase is not
+	/// shared by a room.
+	pub max_sessions_per_viewer: u32,
+	/// What `GET /node` says about this node (e.g. the account vouchers paid here must name).
+	pub node_info: std::collections::BTreeMap<String, String>,
 	/// Whether this node offers to relay streams published elsewhere.
 	pub enable_relay: bool,
 	/// How many relayed streams this node accepts when relaying is on.
@@ -66,6 +73,8 @@ impl Default for StreamingConfig {
 			turn_servers: Vec::new(),
 			max_streams: 100,
 			max_viewers_per_stream: 500,
+			max_sessions_per_viewer: 1,
+			node_info: Default::default(),
 			enable_relay: false,
 			relay_capacity: 10,
 			discovery_interval_seconds: 30,
@@ -112,6 +121,12 @@ impl StreamingConfig {
 		if self.max_viewers_per_stream == 0 {
 			return invalid(
 				"max_viewers_per_stream",
+				"must be at least 1 (0 would refuse every viewer)".into(),
+			);
+		}
+		if self.max_sessions_per_viewer == 0 {
+			return invalid(
+				"max_sessions_per_viewer",
 				"must be at least 1 (0 would refuse every viewer)".into(),
 			);
 		}
@@ -212,6 +227,7 @@ mod tests {
 			("udp_ports", Box::new(|c| c.udp_ports = 0..=10)),
 			("max_streams", Box::new(|c| c.max_streams = 0)),
 			("max_viewers_per_stream", Box::new(|c| c.max_viewers_per_stream = 0)),
+			("max_sessions_per_viewer", Box::new(|c| c.max_sessions_per_viewer = 0)),
 			("public_ip", Box::new(|c| c.public_ip = Some("127.0.0.1".parse().unwrap()))),
 			("public_ip", Box::new(|c| c.public_ip = Some("2001:db8::1".parse().unwrap()))),
 			("stun_servers", Box::new(|c| c.stun_servers = vec!["stun.example.org:3478".into()])),

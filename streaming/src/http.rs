@@ -9,6 +9,8 @@
 //! | `PATCH` on a session | `405`: trickle ICE and ICE restarts are not supported; offers carry their candidates |
 //! | `GET /streams` | live streams with viewer counts (JSON) |
 //! | `GET /health` | `{"status":"ok",...}` |
+//! | `GET /node` | what the node says about itself (JSON; e.g. the lane vouchers paid here name) |
+//! | `POST /pay` | a payment message (JSON, as on the data channel) in, the node's answer out |
 //! | `GET /watch/{stream}` | a browser player page (WHEP) |
 //!
 //! Every refusal is a 4xx or 5xx with a one-line `text/plain` reason. CORS is open so browser
@@ -55,6 +57,8 @@ pub fn router(engine: Engine) -> Router {
 		.route("/streams", get(get_streams))
 		.route("/directory", get(get_directory))
 		.route("/health", get(get_health))
+		.route("/node", get(get_node))
+		.route("/pay", post(post_pay))
 		.route("/watch/{stream}", get(get_player))
 		.fallback(not_found)
 		.layer(DefaultBodyLimit::max(MAX_OFFER_BYTES))
@@ -280,6 +284,21 @@ async fn get_health(State(engine): State<Engine>) -> Response {
 	let streams = engine.live_streams().len();
 	let sessions = engine.sessions().len();
 	Json(json!({ "status": "ok", "live_streams": streams, "sessions": sessions })).into_response()
+}
+
+async fn post_pay(State(engine): State<Engine>, body: Result<Bytes, BytesRejection>) -> Response {
+	let Some(desk) = engine.inner.payments.get().cloned() else {
+		return plain(StatusCode::NOT_FOUND, "this node takes no payments");
+	};
+	let Ok(body) = body else {
+		return plain(StatusCode::PAYLOAD_TOO_LARGE, "a payment message is a few hundred bytes");
+	};
+	let answer = desk.pay(&body).await;
+	([(header::CONTENT_TYPE, "application/json")], answer).into_response()
+}
+
+async fn get_node(State(engine): State<Engine>) -> Response {
+	Json(&engine.config().node_info).into_response()
 }
 
 async fn get_player(Path(stream): Path<String>) -> Response {

@@ -41,5 +41,5 @@ pub use engine::{
 };
 pub use error::{Error, Result};
 pub use event::EngineEvent;
-pub use policy::{AccessPolicy, AllowAll, Credentials, Decision, DenyStatus};
+pub use policy::{AccessPolicy, Admission, AllowAll, Credentials, Decision, DenyStatus, PaymentDesk};
 pub use types::{LeaveReason, Role, SessionId, StreamId};

@@ -21,14 +21,32 @@ impl Credentials {
 	}
 }
 
+/// Who a policy let in, and the limits its authority sets on them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Admission {
+	/// Who was admitted (an account, a user name): the engine keeps it with the session
+	/// ([`crate::SessionInfo::principal`]) so its owner can act on that peer later, and holds
+	/// each principal to [`crate::StreamingConfig::max_sessions_per_viewer`] sessions per stream.
+	pub principal: Option<String>,
+	/// For a viewer: the most concurrent viewers the stream's owner allows (on a chain, the
+	/// stream's `max_viewers`); this node never admits more. `None`: only the node's own limit.
+	pub audience_cap: Option<u32>,
+}
+
+impl Admission {
+	/// An admission of `principal` with no limit of the stream's own.
+	pub fn of(principal: impl Into<String>) -> Self {
+		Self { principal: Some(principal.into()), audience_cap: None }
+	}
+}
+
 /// A policy's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
 	/// Let the peer in.
 	Allow,
-	/// Let the peer in, as this principal (an account, a user name): the engine keeps it with
-	/// the session ([`crate::SessionInfo::principal`]) so its owner can act on that peer later.
-	AllowAs(String),
+	/// Let the peer in as [`Admission`] says.
+	Admit(Admission),
 	/// Refuse it: the client gets `status` and `reason`, and no media, ever.
 	Deny {
 		/// The HTTP status: 401 (who are you?), 402 (payment required), 403 (not allowed) or
@@ -45,12 +63,12 @@ impl Decision {
 		Decision::Deny { status, reason: reason.into() }
 	}
 
-	/// `Ok` (with the principal, if the policy named one) for an admission, the refusal the
-	/// client gets otherwise.
-	pub(crate) fn allowed(self) -> crate::Result<Option<String>> {
+	/// `Ok` (with whom and on what terms) for an admission, the refusal the client gets
+	/// otherwise.
+	pub(crate) fn allowed(self) -> crate::Result<Admission> {
 		match self {
-			Decision::Allow => Ok(None),
-			Decision::AllowAs(principal) => Ok(Some(principal)),
+			Decision::Allow => Ok(Admission::default()),
+			Decision::Admit(admission) => Ok(admission),
 			Decision::Deny { status, reason } => {
 				Err(crate::Error::Denied { status: status.code(), reason })
 			},
@@ -90,6 +108,15 @@ pub trait AccessPolicy: Send + Sync + 'static {
 	async fn authorize_publisher(&self, stream: &StreamId, credentials: &Credentials) -> Decision;
 	/// May these credentials watch `stream`?
 	async fn authorize_viewer(&self, stream: &StreamId, credentials: &Credentials) -> Decision;
+}
+
+/// Where payments sent over HTTP (`POST /pay`) go: a viewer who is not connected (say, one
+/// refused for being behind on payment) pays there.
+#[async_trait]
+pub trait PaymentDesk: Send + Sync + 'static {
+	/// Takes a payment message (the JSON a viewer sends on its data channel) and returns the
+	/// answer, the JSON it would have got there.
+	async fn pay(&self, message: &[u8]) -> Vec<u8>;
 }
 
 /// Admits everyone. For local tools and benchmarks, never for a node that serves the public.

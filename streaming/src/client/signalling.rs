@@ -106,6 +106,22 @@ impl Signalling {
 			.map_err(|e| Error::Client(format!("{url} did not answer JSON: {e}")))
 	}
 
+	/// POSTs a JSON document to the streaming server (`/pay`) and returns its JSON answer.
+	pub async fn post_json(&self, url: &str, body: Vec<u8>) -> Result<serde_json::Value> {
+		let request = Request::builder()
+			.method(Method::POST)
+			.uri(url)
+			.header(header::CONTENT_TYPE, "application/json")
+			.body(Full::new(Bytes::from(body)))
+			.map_err(|e| Error::Client(format!("building the request to {url}: {e}")))?;
+		let (status, _, body) = self.send(url, request).await?;
+		if !status.is_success() {
+			return Err(refusal(url, status, &body));
+		}
+		serde_json::from_str(&body)
+			.map_err(|e| Error::Client(format!("{url} did not answer JSON: {e}")))
+	}
+
 	async fn send(
 		&self,
 		url: &str,

@@ -79,7 +79,7 @@ pub struct SessionInfo {
 	pub stream: StreamId,
 	/// Publisher or viewer.
 	pub role: Role,
-	/// Who the access policy admitted (see [`crate::Decision::AllowAs`]).
+	/// Who the access policy admitted (see [`crate::Admission`]).
 	pub principal: Option<String>,
 	/// Whether its peer connection is up.
 	pub connected: bool,
@@ -288,6 +288,8 @@ pub(crate) struct Inner {
 	pub(crate) forwarding_latency: LatencyHistogram,
 	/// Where streams published on other nodes are found, for relaying.
 	pub(crate) upstreams: OnceLock<Arc<dyn UpstreamLocator>>,
+	/// Where payments sent over HTTP go.
+	pub(crate) payments: OnceLock<Arc<dyn crate::policy::PaymentDesk>>,
 	/// Streams live elsewhere on the network, as the owner last discovered them.
 	directory: Mutex<Vec<DirectoryEntry>>,
 }
@@ -382,6 +384,7 @@ impl Engine {
 			http_addr: OnceLock::new(),
 			forwarding_latency: LatencyHistogram::default(),
 			upstreams: OnceLock::new(),
+			payments: OnceLock::new(),
 			directory: Mutex::new(Vec::new()),
 		};
 		Ok((Engine { inner: Arc::new(inner) }, EngineEvents(receiver)))
@@ -406,6 +409,11 @@ impl Engine {
 	/// `locator` says where each one is. Only the first call takes effect.
 	pub fn set_upstreams(&self, locator: Arc<dyn UpstreamLocator>) {
 		let _ = self.inner.upstreams.set(locator);
+	}
+
+	/// Takes payments sent over HTTP (`POST /pay`) at `desk`. Only the first call takes effect.
+	pub fn set_payments(&self, desk: Arc<dyn crate::policy::PaymentDesk>) {
+		let _ = self.inner.payments.set(desk);
 	}
 
 	/// Replaces the directory of streams live on the network (`GET /directory`); the owner

@@ -34,7 +34,7 @@ pub(super) async fn publish(
 	credentials: Credentials,
 	offer: String,
 ) -> Result<Answer> {
-	let principal = inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?;
+	let principal = inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?.principal;
 	let offer = parse_offer(offer)?;
 	let sent = offer.sent_kinds();
 	if sent.is_empty() {

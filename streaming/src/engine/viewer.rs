@@ -37,20 +37,43 @@ pub(super) async fn watch(
 	credentials: Credentials,
 	offer: String,
 ) -> Result<Answer> {
-	let principal = inner.policy.authorize_viewer(&stream, &credentials).await.allowed()?;
+	let admission = inner.policy.authorize_viewer(&stream, &credentials).await.allowed()?;
 	let offer = parse_offer(offer)?;
 	super::relay::ensure_live(inner, &stream).await?;
 
 	let session = SessionId::random();
-	let tracks = {
+	let principal = admission.principal;
+	let (tracks, replaced) = {
 		let mut state = inner.state();
+		// One account, a bounded number of seats: its oldest sessions of this stream give way.
+		let mut replaced: Vec<(SessionId, std::time::SystemTime)> = match &principal {
+			Some(principal) => state
+				.sessions
+				.iter()
+				.filter(|(_, entry)| {
+					entry.role == Role::Viewer
+						&& entry.stream == stream
+						&& entry.principal.as_ref() == Some(principal)
+				})
+				.map(|(id, entry)| (*id, entry.created_at))
+				.collect(),
+			None => Vec::new(),
+		};
+		replaced.sort_by_key(|(_, created)| *created);
+		let keep = inner.config.max_sessions_per_viewer.saturating_sub(1) as usize;
+		replaced.truncate(replaced.len().saturating_sub(keep));
 		let entry =
 			state.streams.get_mut(&stream).ok_or_else(|| Error::StreamNotLive(stream.clone()))?;
 		if matches!(entry.phase, StreamPhase::Starting) {
 			return Err(Error::StreamStarting(stream));
 		}
-		if entry.viewers.len() >= inner.config.max_viewers_per_stream as usize {
-			return Err(Error::StreamFull { stream, max: inner.config.max_viewers_per_stream });
+		let max = admission
+			.audience_cap
+			.map_or(inner.config.max_viewers_per_stream, |cap| {
+				cap.min(inner.config.max_viewers_per_stream)
+			});
+		if entry.viewers.len().saturating_sub(replaced.len()) >= max as usize {
+			return Err(Error::StreamFull { stream, max });
 		}
 		for track in &entry.tracks {
 			if track.kind == rtc::rtp_transceiver::rtp_sender::RtpCodecKind::Video
@@ -62,8 +85,12 @@ pub(super) async fn watch(
 		entry.viewers.insert(session);
 		let tracks = entry.tracks.clone();
 		state.sessions.insert(session, SessionEntry::new(stream.clone(), Role::Viewer, principal));
-		tracks
+		(tracks, replaced)
 	};
+	for (old, _) in replaced {
+		let reason = "replaced: the same account joined this stream again (one seat per account)";
+		super::close_session(inner, old, crate::types::LeaveReason::Dropped(reason.into())).await;
+	}
 
 	let negotiated = negotiate(inner, session, &stream, offer, tracks).await;
 	super::conclude(inner, session, stream, negotiated).await
