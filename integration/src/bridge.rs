@@ -1,18 +1,24 @@
-//! Chain events become streaming commands, within the block that carries them.
+//! Chain events and chain time become streaming commands, within the block that carries them.
 //!
-//! The bridge follows the node's block imports. For each new best block it reads the block's
-//! events and:
+//! Every admitted viewer carries what the chain said when it was admitted: the source of its
+//! access and the block it lasts until. The bridge follows the node's block imports and, for each
+//! new best block, asks the runtime again, at that block, about every viewer whose access ended
+//! at the block before (so access that runs out stops within one block, and access extended in
+//! time keeps the session), and about every viewer the block's events touch:
 //! - `Streams::StreamEnded` ends the stream's sessions (publisher and viewers);
 //! - `Streams::AccessRevoked`, `Streams::StreamUpdated` (a new price), and payment-channel
 //!   events (`CloseRequested`, `Claimed`, `ChannelClosed`, which can leave a viewer's channel
-//!   closing or drained) make it ask the runtime again, at that block, whether each affected
-//!   viewer may still watch; a viewer who may not is dropped with the chain's reason.
+//!   closing or drained) make it ask the runtime again whether each affected viewer may still
+//!   watch; a viewer who may not is dropped with the chain's reason. One who may, but now by
+//!   another source (a revoked grant while a channel is open), carries on under the new source:
+//!   a viewer whose access now comes from a channel starts paying from that moment.
 //!
 //! It also runs the payments of viewers who watch on a payment channel: vouchers arriving on
-//! the `sutantra-pay` data channel are checked by the [`VoucherBook`] against the channel at the
-//! best block, stored durably, and answered (`ack` or `reject`). A viewer whose accepted
-//! payments fall more than [`WARN_BEHIND_SECS`] of the price behind the time watched is warned,
-//! and more than [`GRACE_SECS`] behind is dropped with "payment required".
+//! the `sutantra-pay` data channel go to the [`PaymentDesk`] and are answered (`ack` or
+//! `reject`). Each second a paying viewer watches adds the stream's price at that second to what
+//! the payer owes the creator on this node ([`crate::ledger`]); a payer more than
+//! [`WARN_BEHIND_SECS`] of the price behind is warned, and more than [`GRACE_SECS`] behind is
+//! dropped with "payment required".
 
 use std::{
 	collections::{HashMap, HashSet},
@@ -23,19 +29,21 @@ use std::{
 
 use futures::StreamExt;
 use pallet_payments_runtime_api::PaymentsApi;
-use pallet_streams_runtime_api::{AccessStatus, StreamsApi};
+use pallet_streams_runtime_api::{AccessSource, AccessStatus, StreamsApi};
 use sc_client_api::{BlockchainEvents, StorageProvider};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::{crypto::Ss58Codec, storage::StorageKey};
+use sp_runtime::traits::Header as _;
 use sutantra_runtime::{
 	apis::StreamInfo, opaque::Block, AccountId, Balance, BlockNumber, Hash, RuntimeEvent,
 };
 use sutantra_streaming::{Engine, EngineEvent, EngineEvents, Role, SessionId, StreamId};
 
 use crate::{
+	payments::PaymentDesk,
 	policy::decide,
-	vouchers::{ChannelState, PayMessage, VoucherBook, VoucherStore},
+	vouchers::{PayMessage, Viewing, VoucherStore},
 	LOG_TARGET,
 };
 
@@ -44,16 +52,39 @@ use crate::{
 pub const WARN_BEHIND_SECS: u64 = 10;
 /// ... and dropped at this many: the runtime's `AccessGraceSeconds`.
 pub const GRACE_SECS: u64 = 30;
+/// A payer may pay at most this many seconds of the price ahead of what it owes a node: bounds
+/// what a node can lose when lanes of one channel promise more than its deposit holds.
+pub const PREPAY_SECS: u64 = 60;
 
-/// A viewer watching on a payment channel.
-struct Paying {
+/// An admitted viewer, as the chain last justified it.
+struct Watching {
+	stream: u64,
 	account: AccountId,
 	creator: AccountId,
+	/// Why the chain lets them watch.
+	source: AccessSource,
+	/// The last block of their access, when it ends at a known block.
+	until: Option<BlockNumber>,
+	/// The stream's price per second.
 	price: Balance,
-	joined: Instant,
-	/// What this session's accepted vouchers added.
-	paid: Balance,
+	/// Up to when the time watched on a channel has been counted in the ledger.
+	counted_to: Instant,
 	warned: bool,
+}
+
+impl Watching {
+	fn pays_by_channel(&self) -> bool {
+		self.source == AccessSource::Channel && self.price > 0
+	}
+
+	fn viewing(&self) -> Viewing {
+		Viewing {
+			viewer: self.account.clone(),
+			creator: self.creator.clone(),
+			stream: Some(self.stream),
+			price: self.price,
+		}
+	}
 }
 
 /// What a block's events ask of the engine.
@@ -109,21 +140,22 @@ impl Actions {
 }
 
 /// Follows the chain and the engine; runs until either ends.
-pub struct Bridge<C, B, V> {
+pub struct Bridge<C, B, V, L> {
 	client: Arc<C>,
 	engine: Engine,
-	book: VoucherBook<V>,
-	paying: HashMap<SessionId, Paying>,
+	desk: Arc<PaymentDesk<C, V, L>>,
+	watching: HashMap<SessionId, Watching>,
 	metrics: Option<crate::metrics::Metrics>,
 	/// Payload bytes last seen per viewer session, to count what was sent since.
 	bytes_seen: HashMap<SessionId, u64>,
 	_backend: PhantomData<B>,
 }
 
-impl<C, B, V> Bridge<C, B, V>
+impl<C, B, V, L> Bridge<C, B, V, L>
 where
 	B: sc_client_api::Backend<Block> + 'static,
 	V: VoucherStore,
+	L: VoucherStore,
 	C: ProvideRuntimeApi<Block>
 		+ HeaderBackend<Block>
 		+ BlockchainEvents<Block>
@@ -134,18 +166,18 @@ where
 	C::Api: StreamsApi<Block, AccountId, StreamInfo, BlockNumber>
 		+ PaymentsApi<Block, AccountId, Balance, BlockNumber, pallet_payments::VoucherSignature>,
 {
-	/// A bridge between `client`'s chain and `engine`, keeping vouchers in `book`.
+	/// A bridge between `client`'s chain and `engine`, taking payments at `desk`.
 	pub fn new(
 		client: Arc<C>,
 		engine: Engine,
-		book: VoucherBook<V>,
+		desk: Arc<PaymentDesk<C, V, L>>,
 		metrics: Option<crate::metrics::Metrics>,
 	) -> Self {
 		Self {
 			client,
 			engine,
-			book,
-			paying: HashMap::new(),
+			desk,
+			watching: HashMap::new(),
 			metrics,
 			bytes_seen: HashMap::new(),
 			_backend: PhantomData,
@@ -184,7 +216,9 @@ where
 					self.update_metrics().await;
 				},
 				notification = imports.next() => match notification {
-					Some(block) if block.is_new_best => self.on_block(block.hash).await,
+					Some(block) if block.is_new_best => {
+						self.on_block(block.hash, *block.header.number()).await
+					},
 					Some(_) => {},
 					None => break,
 				},
@@ -196,9 +230,11 @@ where
 	async fn on_engine_event(&mut self, event: EngineEvent) {
 		log::debug!(target: LOG_TARGET, "{event:?}");
 		match event {
-			EngineEvent::ViewerJoined { session, .. } => self.on_viewer_joined(session),
+			EngineEvent::ViewerJoined { session, .. } => self.on_viewer_joined(session).await,
 			EngineEvent::ViewerLeft { session, .. } => {
-				self.paying.remove(&session);
+				if let Some(mut watching) = self.watching.remove(&session) {
+					self.count_watching(&mut watching);
+				}
 			},
 			EngineEvent::DataMessage { session, data, .. } => {
 				self.on_pay_message(session, &data).await
@@ -207,96 +243,65 @@ where
 		}
 	}
 
-	/// Notes a viewer who watches on a payment channel: from now on it must pay as it watches.
-	fn on_viewer_joined(&mut self, session: SessionId) {
-		let Some((id, account)) = self.viewer(session) else { return };
+	/// Notes what the chain says of a viewer who just connected: the source of its access, until
+	/// when, and at what price. One whose access ended in the meantime is dropped.
+	async fn on_viewer_joined(&mut self, session: SessionId) {
+		let Some((stream, account)) = self.viewer(session) else { return };
 		let best = self.client.info().best_hash;
 		let api = self.client.runtime_api();
 		let (Ok(Some(info)), Ok(access)) =
-			(api.stream(best, id), api.access(best, id, account.clone()))
+			(api.stream(best, stream), api.access(best, stream, account.clone()))
 		else {
+			// A viewer the bridge cannot follow is neither billed nor expired: it goes.
+			let reason = "the node could not ask the chain about this session; join again";
+			if let Err(error) = self.engine.drop_viewer(session, reason).await {
+				log::debug!(target: LOG_TARGET, "dropping viewer {session}: {error}");
+			}
 			return;
 		};
-		if let AccessStatus::Allowed { source: pallet_streams::AccessSource::Channel, .. } = access
-		{
-			self.paying.insert(
-				session,
-				Paying {
-					account,
-					creator: info.creator,
-					price: info.price_per_second,
-					joined: Instant::now(),
-					paid: 0,
-					warned: false,
-				},
-			);
-		}
+		let AccessStatus::Allowed { source, until } = access else {
+			self.drop_viewer(session, stream, access).await;
+			return;
+		};
+		self.watching.insert(
+			session,
+			Watching {
+				stream,
+				account,
+				creator: info.creator,
+				source,
+				until,
+				price: info.price_per_second,
+				counted_to: Instant::now(),
+				warned: false,
+			},
+		);
 	}
 
 	/// A message on a viewer's `sutantra-pay` channel: a voucher to check and answer.
 	async fn on_pay_message(&mut self, session: SessionId, data: &[u8]) {
-		let message = serde_json::from_slice::<PayMessage>(data).ok();
-		let Some(signed) = message.as_ref().and_then(PayMessage::signed_voucher) else {
-			let reject = PayMessage::refuse(0, "not a voucher message (see docs/payments.md)");
-			self.reply(session, &reject).await;
-			return;
-		};
-		let channel_id = signed.voucher.channel_id;
-		let Some((viewer, creator)) = self
-			.paying
-			.get(&session)
-			.map(|p| (p.account.clone(), p.creator.clone()))
-			.or_else(|| self.viewer_of(session))
-		else {
-			return;
-		};
-		let best = self.client.info().best_hash;
-		let channel = match self.client.runtime_api().channel(best, channel_id) {
-			Ok(Some(channel)) => ChannelState {
-				closing: channel.closes_at.is_some(),
-				payer: channel.payer,
-				payee: channel.payee,
-				deposit: channel.deposit,
-				paid: channel.paid,
-				nonce: channel.nonce,
-			},
-			Ok(None) => {
-				let reason = format!("channel {channel_id} is not open on chain");
-				self.reply(session, &PayMessage::refuse(channel_id, reason)).await;
-				return;
-			},
-			Err(error) => {
-				log::warn!(target: LOG_TARGET, "reading channel {channel_id}: {error}");
-				return;
+		let viewing = match self.watching.get(&session) {
+			Some(watching) => watching.viewing(),
+			None => match self.viewer_of(session) {
+				Some(viewing) => viewing,
+				None => return,
 			},
 		};
-		let answer = match self.book.accept(&signed, &channel, &viewer, &creator) {
-			Ok(accepted) => {
-				if let Some(metrics) = &self.metrics {
-					metrics.vouchers_accepted.inc();
-					metrics.amount_accepted.inc_by(accepted.increase as f64);
-				}
-				if let Some(paying) = self.paying.get_mut(&session) {
-					paying.paid = paying.paid.saturating_add(accepted.increase);
-				}
-				PayMessage::Ack { channel_id, accepted: accepted.total.to_string() }
-			},
-			Err(rejection) => {
-				if let Some(metrics) = &self.metrics {
-					metrics.vouchers_rejected.with_label_values(&[rejection.label()]).inc();
-				}
-				PayMessage::reject(channel_id, &rejection)
-			},
-		};
+		let (answer, _) = self.desk.take(data, Some(&viewing));
 		self.reply(session, &answer).await;
 	}
 
-	/// The viewer's account and the stream's creator, for a session not paying by channel.
-	fn viewer_of(&self, session: SessionId) -> Option<(AccountId, AccountId)> {
-		let (id, account) = self.viewer(session)?;
+	/// The viewer's account and the stream's creator, for a session the bridge has not noted.
+	fn viewer_of(&self, session: SessionId) -> Option<Viewing> {
+		let (stream, viewer) = self.viewer(session)?;
 		let best = self.client.info().best_hash;
-		let stream = self.client.runtime_api().stream(best, id).ok()??;
-		Some((account, stream.creator))
+		let info = self.client.runtime_api().stream(best, stream).ok()??;
+		Some(Viewing {
+			viewer,
+			creator: info.creator,
+			stream: Some(stream),
+			price: info.price_per_second,
+		})
 	}
 
 	/// A session's on-chain stream id and the account the policy admitted.
@@ -315,27 +320,44 @@ where
 		}
 	}
 
-	/// Warns, then drops, viewers whose payments fall behind the time they have watched.
+	/// Counts the time `watching` watched on a channel since it was last counted, at its
+	/// price, in the ledger, and moves its count on by that time; returns how far the payer is
+	/// now behind.
+	fn count_watching(&self, watching: &mut Watching) -> Balance {
+		let millis = watching.counted_to.elapsed().as_millis();
+		watching.counted_to += Duration::from_millis(millis as u64);
+		if !watching.pays_by_channel() {
+			return 0;
+		}
+		let owed = watching.price.saturating_mul(millis) / 1000;
+		self.desk.ledger().record(&watching.account, &watching.creator, owed, 0).behind()
+	}
+
+	/// Counts the time paying viewers watched; warns, then drops, those whose payments fall
+	/// behind it.
 	async fn enforce_payment(&mut self) {
 		let mut late = Vec::new();
 		let mut warn = Vec::new();
-		for (session, paying) in &mut self.paying {
-			if paying.price == 0 {
+		let mut watching_all = std::mem::take(&mut self.watching);
+		for (session, watching) in watching_all.iter_mut() {
+			let session = *session;
+			if !watching.pays_by_channel() {
 				continue;
 			}
-			let owed = paying.price.saturating_mul(paying.joined.elapsed().as_secs().into());
-			let behind = owed.saturating_sub(paying.paid);
-			if behind > paying.price.saturating_mul(GRACE_SECS.into()) {
-				late.push(*session);
-			} else if behind > paying.price.saturating_mul(WARN_BEHIND_SECS.into())
-				&& !paying.warned
-			{
-				paying.warned = true;
-				warn.push(*session);
-			} else if behind <= paying.price.saturating_mul(WARN_BEHIND_SECS.into()) {
-				paying.warned = false;
+			let behind = self.count_watching(watching);
+			let price = watching.price;
+			if behind > price.saturating_mul(GRACE_SECS.into()) {
+				late.push(session);
+			} else if behind > price.saturating_mul(WARN_BEHIND_SECS.into()) {
+				if !watching.warned {
+					watching.warned = true;
+					warn.push(session);
+				}
+			} else {
+				watching.warned = false;
 			}
 		}
+		self.watching = watching_all;
 		for session in warn {
 			let reason = format!(
 				"payment is more than {WARN_BEHIND_SECS} s behind; send a voucher within {} s or be disconnected",
@@ -344,7 +366,7 @@ where
 			self.reply(session, &PayMessage::Warning { reason }).await;
 		}
 		for session in late {
-			self.paying.remove(&session);
+			self.watching.remove(&session);
 			let reason = format!("payment required: vouchers fell more than {GRACE_SECS} s behind");
 			if let Err(error) = self.engine.drop_viewer(session, &reason).await {
 				log::debug!(target: LOG_TARGET, "dropping viewer {session}: {error}");
@@ -352,12 +374,12 @@ where
 		}
 	}
 
-	async fn on_block(&self, hash: Hash) {
+	async fn on_block(&mut self, hash: Hash, number: BlockNumber) {
 		let events = match self.events_at(hash) {
 			Ok(events) => events,
 			Err(error) => {
 				log::warn!(target: LOG_TARGET, "cannot read the events of block {hash}: {error}");
-				return;
+				Vec::new()
 			},
 		};
 		if let Some(metrics) = &self.metrics {
@@ -370,9 +392,6 @@ where
 			metrics.claims.inc_by(claims as u64);
 		}
 		let actions = Actions::from_events(&events);
-		if actions.is_empty() {
-			return;
-		}
 		for stream in &actions.ended {
 			let Ok(id) = stream.to_string().parse::<StreamId>() else { continue };
 			if let Err(error) = self.engine.end_stream(&id, "the stream ended on chain").await {
@@ -389,13 +408,16 @@ where
 				Err(error) => log::warn!(target: LOG_TARGET, "reading channel {channel}: {error}"),
 			}
 		}
-		self.recheck_viewers(hash, &accounts, &actions.streams).await;
+		self.recheck_viewers(hash, number, &accounts, &actions.streams).await;
 	}
 
-	/// Asks the runtime again about each affected viewer; drops those who may no longer watch.
+	/// Asks the runtime again about each viewer whose access ran out before block `number` or
+	/// whom the block's events touch; drops those who may no longer watch and carries the others
+	/// on under what the chain now says.
 	async fn recheck_viewers(
-		&self,
+		&mut self,
 		hash: Hash,
+		number: BlockNumber,
 		accounts: &HashSet<AccountId>,
 		streams: &HashSet<u64>,
 	) {
@@ -404,27 +426,58 @@ where
 				continue;
 			}
 			let Some((stream, account)) = stream_and_account(&session) else { continue };
-			if !accounts.contains(&account) && !streams.contains(&stream) {
+			let expired = self
+				.watching
+				.get(&session.session)
+				.and_then(|watching| watching.until)
+				.is_some_and(|until| until < number);
+			if !expired && !accounts.contains(&account) && !streams.contains(&stream) {
 				continue;
 			}
-			let status = match self.client.runtime_api().access(hash, stream, account) {
-				Ok(status) => status,
-				Err(error) => {
+			let api = self.client.runtime_api();
+			let (status, info) = match (api.access(hash, stream, account), api.stream(hash, stream)) {
+				(Ok(status), Ok(info)) => (status, info),
+				(Err(error), _) | (_, Err(error)) => {
 					log::warn!(target: LOG_TARGET, "asking the runtime about access: {error}");
 					continue;
 				},
 			};
-			if matches!(status, AccessStatus::Allowed { .. }) {
+			let AccessStatus::Allowed { source, until } = status else {
+				if let Some(mut watching) = self.watching.remove(&session.session) {
+					self.count_watching(&mut watching);
+				}
+				self.drop_viewer(session.session, stream, status).await;
 				continue;
-			}
-			let reason = match decide(stream, status) {
-				sutantra_streaming::Decision::Deny { reason, .. } => reason,
-				_ => continue,
 			};
-			log::info!(target: LOG_TARGET, "dropping viewer {} of stream {stream}: {reason}", session.session);
-			if let Err(error) = self.engine.drop_viewer(session.session, &reason).await {
-				log::debug!(target: LOG_TARGET, "dropping viewer {}: {error}", session.session);
+			let Some(mut watching) = self.watching.remove(&session.session) else { continue };
+			// What was watched under the old terms is counted at the old price first.
+			self.count_watching(&mut watching);
+			if watching.source != source {
+				log::info!(
+					target: LOG_TARGET,
+					"viewer {} of stream {stream} now watches by {source:?} (was {:?})",
+					session.session,
+					watching.source
+				);
 			}
+			watching.source = source;
+			watching.until = until;
+			if let Some(info) = info {
+				watching.price = info.price_per_second;
+			}
+			self.watching.insert(session.session, watching);
+		}
+	}
+
+	/// Drops a viewer the chain no longer lets watch, with the chain's reason.
+	async fn drop_viewer(&self, session: SessionId, stream: u64, status: AccessStatus<BlockNumber>) {
+		let reason = match decide(stream, status) {
+			sutantra_streaming::Decision::Deny { reason, .. } => reason,
+			_ => return,
+		};
+		log::info!(target: LOG_TARGET, "dropping viewer {session} of stream {stream}: {reason}");
+		if let Err(error) = self.engine.drop_viewer(session, &reason).await {
+			log::debug!(target: LOG_TARGET, "dropping viewer {session}: {error}");
 		}
 	}
 

@@ -1,17 +1,22 @@
 //! The bridge between Sutantra's chain and its streaming engine.
 //!
-//! - [`bridge`]: chain events become streaming commands (end a stream, drop a viewer);
+//! - [`bridge`]: chain events and chain time become streaming commands (end a stream, drop a
+//!   viewer), and paying viewers are held to their payments;
+//! - [`ledger`]: what each payer owes each creator on this node, across sessions;
 //! - [`metrics`]: the bridge's figures on the node's Prometheus registry;
+//! - [`payments`]: the payment desk that checks and answers every voucher;
 //! - [`policy`]: the engine's access gate, answered by the runtime at the best block;
 //! - [`relay`]: relaying streams published on other nodes, found through the chain's registry,
 //!   and the discovery of live streams;
 //! - [`statement`]: the signed statements publishers and viewers present as bearer tokens, and
 //!   their verification (signature, freshness, single use);
-//! - [`vouchers`]: payments in flight: local checks of viewers' vouchers and their durable
-//!   hand-off to the offchain worker.
+//! - [`vouchers`]: payments in flight: local checks of viewers' vouchers on this node's lane and
+//!   their durable hand-off to the offchain worker.
 
 pub mod bridge;
+pub mod ledger;
 pub mod metrics;
+pub mod payments;
 pub mod policy;
 pub mod relay;
 pub mod statement;

@@ -3,30 +3,55 @@
 //! Publishers and viewers present a signed [statement](crate::statement) as their bearer token.
 //! The node checks it (signature, freshness, single use), then asks the runtime at the best
 //! block: a viewer through `StreamsApi::access`, a publisher by being the stream's creator while
-//! the stream has not ended.
+//! the stream has not ended. A viewer is admitted with the stream's `max_viewers` as its
+//! audience cap, which the engine enforces on this node. A viewer who would pay on a channel
+//! and is already more than the grace period behind on this node (see [`crate::ledger`]) is
+//! refused with 402 and the amount to pay.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pallet_streams_runtime_api::{AccessStatus, StreamStatus, StreamsApi};
+use pallet_streams_runtime_api::{AccessSource, AccessStatus, StreamStatus, StreamsApi};
 use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::crypto::Ss58Codec;
 use sutantra_runtime::{apis::StreamInfo, opaque::Block, AccountId, BlockNumber};
-use sutantra_streaming::{AccessPolicy, Credentials, Decision, DenyStatus, StreamId};
+use sutantra_streaming::{AccessPolicy, Admission, Credentials, Decision, DenyStatus, StreamId};
 
-use crate::statement::{Purpose, StatementVerifier};
+use crate::{
+	bridge::GRACE_SECS,
+	statement::{Purpose, StatementVerifier},
+};
+
+/// What payers owe creators on this node (the [`crate::ledger::Ledger`]).
+pub trait Debts: Send + Sync {
+	/// How far `payer` is behind in paying `creator` for watching on this node.
+	fn behind(&self, payer: &AccountId, creator: &AccountId) -> u128;
+}
+
+impl<S: crate::vouchers::VoucherStore> Debts for crate::ledger::Ledger<S> {
+	fn behind(&self, payer: &AccountId, creator: &AccountId) -> u128 {
+		self.standing(payer, creator).behind()
+	}
+}
 
 /// Admits publishers and viewers as the chain says, at the best block.
 pub struct ChainPolicy<C> {
 	client: Arc<C>,
 	statements: StatementVerifier,
+	debts: Option<Arc<dyn Debts>>,
 }
 
 impl<C> ChainPolicy<C> {
 	/// A policy asking `client`'s runtime, checking statements with `statements`.
 	pub fn new(client: Arc<C>, statements: StatementVerifier) -> Self {
-		Self { client, statements }
+		Self { client, statements, debts: None }
+	}
+
+	/// Refuses channel payers who are more than the grace period behind in `debts`.
+	pub fn with_debts(mut self, debts: Arc<dyn Debts>) -> Self {
+		self.debts = Some(debts);
+		self
 	}
 }
 
@@ -93,7 +118,7 @@ where
 				DenyStatus::Forbidden,
 				format!("stream {id} has ended; register a new one"),
 			),
-			Some(_) => Decision::AllowAs(account.to_ss58check()),
+			Some(_) => Decision::Admit(Admission::of(account.to_ss58check())),
 		}
 	}
 
@@ -103,12 +128,33 @@ where
 			Err(refusal) => return refusal,
 		};
 		let best = self.client.info().best_hash;
-		match self.client.runtime_api().access(best, id, account.clone()) {
-			Ok(status) => match decide(id, status) {
-				Decision::Allow => Decision::AllowAs(account.to_ss58check()),
-				refusal => refusal,
-			},
-			Err(error) => Self::chain_unavailable(error),
+		let api = self.client.runtime_api();
+		let (status, stream) = match (api.access(best, id, account.clone()), api.stream(best, id)) {
+			(Ok(status), Ok(stream)) => (status, stream),
+			(Err(error), _) | (_, Err(error)) => return Self::chain_unavailable(error),
+		};
+		if let (AccessStatus::Allowed { source: AccessSource::Channel, .. }, Some(info), Some(debts)) =
+			(&status, &stream, &self.debts)
+		{
+			let behind = debts.behind(&account, &info.creator);
+			let grace = info.price_per_second.saturating_mul(GRACE_SECS.into());
+			if behind > grace {
+				return Decision::deny(
+					DenyStatus::PaymentRequired,
+					format!(
+						"payment required: you owe {behind} plancks for watching on this node, \
+						 more than the {GRACE_SECS} s grace; pay it with a voucher (POST /pay; \
+						 `sutantra-node stream watch` does it) and join again"
+					),
+				);
+			}
+		}
+		match decide(id, status) {
+			Decision::Allow => Decision::Admit(Admission {
+				principal: Some(account.to_ss58check()),
+				audience_cap: stream.map(|info| info.max_viewers).filter(|cap| *cap > 0),
+			}),
+			refusal => refusal,
 		}
 	}
 }
@@ -137,11 +183,10 @@ pub fn decide(id: u64, status: AccessStatus<BlockNumber>) -> Decision {
 #[cfg(test)]
 mod tests {
 	use super::*;
-	use pallet_streams_runtime_api::AccessSource;
 
 	fn status_of(decision: Decision) -> Option<u16> {
 		match decision {
-			Decision::Allow | Decision::AllowAs(_) => None,
+			Decision::Allow | Decision::Admit(_) => None,
 			Decision::Deny { status, .. } => Some(status.code()),
 		}
 	}

@@ -176,10 +176,29 @@ impl ChainClient {
 
 	/// An account's free balance at the best block.
 	pub async fn free_balance(&self, account: &AccountId) -> Result<Balance, Error> {
+		self.free_balance_at_block(account, None).await
+	}
+
+	/// An account's free balance at block `at`.
+	pub async fn free_balance_at(&self, account: &AccountId, at: Hash) -> Result<Balance, Error> {
+		self.free_balance_at_block(account, Some(at)).await
+	}
+
+	async fn free_balance_at_block(
+		&self,
+		account: &AccountId,
+		at: Option<Hash>,
+	) -> Result<Balance, Error> {
 		let key = frame_system::Account::<Runtime>::hashed_key_for(account);
 		let info: Option<frame_system::AccountInfo<Nonce, pallet_balances::AccountData<Balance>>> =
-			self.storage(key, None, "an account").await?;
+			self.storage(key, at, "an account").await?;
 		Ok(info.map(|info| info.data.free).unwrap_or_default())
+	}
+
+	/// The hash of the best chain's block `number`.
+	pub async fn block_hash(&self, number: BlockNumber) -> Result<Hash, Error> {
+		let hash: Option<Hash> = request(&self.rpc, "chain_getBlockHash", rpc_params![number]).await?;
+		hash.ok_or_else(|| Error::Rejected(format!("the node has no block {number}")))
 	}
 
 	/// The nonce the account's next transaction needs, counting those waiting in the pool.

@@ -113,9 +113,15 @@ pub struct StreamingArgs {
 	#[arg(long, default_value_t = 100)]
 	pub max_streams: u32,
 
-	/// How many viewers one stream may have on this node.
+	/// How many viewers one stream may have on this node (a stream's own `max_viewers`, when
+	/// smaller, applies too).
 	#[arg(long, default_value_t = 500)]
 	pub max_viewers_per_stream: u32,
+
+	/// How many sessions one account may hold on one stream at once; a further join replaces
+	/// the oldest.
+	#[arg(long, value_name = "COUNT", default_value_t = 1)]
+	pub max_sessions_per_viewer: u32,
 
 	/// How old a signed access statement may be, in seconds.
 	#[arg(long, value_name = "SECONDS", default_value_t = 300)]
@@ -158,6 +164,8 @@ impl StreamingArgs {
 			turn_servers: self.turn_servers.clone(),
 			max_streams: self.max_streams,
 			max_viewers_per_stream: self.max_viewers_per_stream,
+			max_sessions_per_viewer: self.max_sessions_per_viewer,
+			node_info: Default::default(),
 			enable_relay: self.relay,
 			relay_capacity: self.relay_capacity,
 			discovery_interval_seconds: self.discovery_interval,

@@ -197,8 +197,24 @@ fn run_node(cli: &Cli, run: &NodeRunCmd) -> sc_cli::Result<()> {
 		public_url: run.streaming.streaming_public_url.clone(),
 		relay_suri: run.streaming.relay_suri.clone(),
 	});
+	// A node that takes vouchers must settle them: its offchain worker claims them. sc-cli turns
+	// offchain workers on for authorities only, so a streaming full node (a relay) turns them on
+	// itself, and one told never to run them refuses to take payments it could not settle.
+	if streaming.is_some() &&
+		matches!(run.base.offchain_worker_params.enabled, sc_cli::OffchainWorkerEnabled::Never)
+	{
+		return Err(sc_cli::Error::Input(
+			"--offchain-worker never: a streaming node takes viewers' vouchers and settles them \
+			 with its offchain worker, so it cannot run without one; drop the flag, or run \
+			 without streaming (--no-streaming)"
+				.into(),
+		));
+	}
 	let runner = cli.create_runner(&run.base)?;
-	runner.run_node_until_exit(|config| async move {
+	runner.run_node_until_exit(|mut config| async move {
+		if streaming.is_some() {
+			config.offchain_worker.enabled = true;
+		}
 		if consensus != Consensus::Aura &&
 			config.chain_spec.chain_type() != sc_service::ChainType::Development
 		{

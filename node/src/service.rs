@@ -254,6 +254,12 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 	}
 
 	if let Some(settings) = streaming {
+		// Vouchers paid to this node name its lane: the account of its network key, which every
+		// node has and keeps in its base path.
+		let lane = network.local_peer_id().into_ed25519().map(sutantra_runtime::AccountId::new).ok_or_else(
+			|| ServiceError::Other("the node's network key is not ed25519; streaming needs one to name its payment lane".into()),
+		)?;
+		let journal = config.data_path.join("streaming").join("vouchers.journal");
 		let offchain = backend.offchain_storage().ok_or_else(|| {
 			ServiceError::Other("streaming needs the offchain database, which is missing".into())
 		})?;
@@ -274,7 +280,8 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 				),
 			);
 		}
-		start_streaming(&task_manager, client.clone(), offchain, genesis_hash, settings, metrics)
+		let payments = StreamingPayments { offchain, lane, journal };
+		start_streaming(&task_manager, client.clone(), payments, genesis_hash, settings, metrics)
 			.await?;
 	}
 
@@ -499,6 +506,16 @@ impl StreamingSettings {
 	}
 }
 
+/// Where and as whom the streaming server takes payments.
+struct StreamingPayments {
+	/// The offchain database the offchain worker claims vouchers from.
+	offchain: <FullBackend as Backend<Block>>::OffchainStorage,
+	/// The lane of every channel this node takes vouchers on: its account.
+	lane: sutantra_runtime::AccountId,
+	/// The journal that makes accepted vouchers durable before they are acknowledged.
+	journal: std::path::PathBuf,
+}
+
 /// How far ahead of this node's clock a statement may be dated (clients' clocks drift).
 const STATEMENT_MAX_SKEW: Duration = Duration::from_secs(30);
 
@@ -507,16 +524,29 @@ const STATEMENT_MAX_SKEW: Duration = Duration::from_secs(30);
 async fn start_streaming(
 	task_manager: &TaskManager,
 	client: Arc<FullClient>,
-	offchain: <FullBackend as Backend<Block>>::OffchainStorage,
+	payments: StreamingPayments,
 	genesis_hash: <Block as BlockT>::Hash,
-	settings: StreamingSettings,
+	mut settings: StreamingSettings,
 	metrics: Option<sutantra_integration::metrics::Metrics>,
 ) -> Result<(), ServiceError> {
 	use sutantra_integration::{
+		ledger::Ledger,
+		payments::PaymentDesk,
 		policy::ChainPolicy,
 		statement::StatementVerifier,
-		vouchers::{OffchainVoucherStore, VoucherBook},
+		vouchers::{to_hex, OffchainVoucherStore, VoucherBook, VoucherJournal},
 	};
+
+	let StreamingPayments { offchain, lane, journal } = payments;
+	let store = VoucherJournal::open(&journal, OffchainVoucherStore(offchain.clone())).map_err(|error| {
+		ServiceError::Other(format!(
+			"the voucher journal {} cannot be opened: {error}; check the base path's permissions and free space",
+			journal.display()
+		))
+	})?;
+	let ledger = Arc::new(Ledger::new(OffchainVoucherStore(offchain)));
+	settings.config.node_info.insert("lane".into(), to_hex(lane.as_ref()));
+	log::info!("💸 Taking vouchers on lane {}", sp_core::crypto::Ss58Codec::to_ss58check(&lane));
 
 	let addr = settings.config.http_addr;
 	let own_endpoints = settings.own_endpoints();
@@ -533,7 +563,8 @@ async fn start_streaming(
 	let discovery_interval = Duration::from_secs(settings.config.discovery_interval_seconds);
 	let statements =
 		StatementVerifier::new(genesis_hash.as_ref(), settings.statement_max_age, STATEMENT_MAX_SKEW);
-	let policy = Arc::new(ChainPolicy::new(client.clone(), statements));
+	let policy =
+		Arc::new(ChainPolicy::new(client.clone(), statements).with_debts(ledger.clone()));
 	let (engine, events) = sutantra_streaming::Engine::start(settings.config, policy)
 		.await
 		.map_err(|error| {
@@ -561,8 +592,11 @@ async fn start_streaming(
 		Some("streaming"),
 		sutantra_integration::relay::discover(client.clone(), engine.clone(), discovery_interval),
 	);
-	let book = VoucherBook::new(genesis_hash.as_ref(), OffchainVoucherStore(offchain));
-	let bridge = sutantra_integration::bridge::Bridge::<_, FullBackend, _>::new(client, engine, book, metrics);
+	let book = VoucherBook::new(genesis_hash.as_ref(), lane, store);
+	let desk = Arc::new(PaymentDesk::new(client.clone(), book, ledger, metrics.clone()));
+	engine.set_payments(desk.clone());
+	let bridge =
+		sutantra_integration::bridge::Bridge::<_, FullBackend, _, _>::new(client, engine, desk, metrics);
 	task_manager.spawn_handle().spawn("streaming-bridge", Some("streaming"), bridge.run(events));
 	Ok(())
 }

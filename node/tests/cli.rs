@@ -11,12 +11,20 @@ use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sutantra-node");
 
+/// A data directory of its own for the command-line clients this test process runs.
+fn data_dir() -> &'static std::path::Path {
+	static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+	DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
 /// Runs `sutantra-node ARGS` against `node`.
 async fn run(node: &TestNode, args: &[&str]) -> Output {
 	let streaming = node.streaming_url();
 	Command::new(BIN)
 		.args(args)
 		.args(["--rpc", &node.ws_url, "--streaming", &streaming])
+		// The watch client's record of signed vouchers, out of the user's home.
+		.env("SUTANTRA_DATA_DIR", data_dir())
 		.output()
 		.await
 		.expect("the client runs")

@@ -173,6 +173,7 @@ async fn a_stream_registered_and_started_by_extrinsics_is_seen_through_streams_a
 	let buy = RuntimeCall::Streams(pallet_streams::Call::buy_access {
 		stream_id: registered,
 		seconds: 60,
+		max_total: 60 * UNIT / 100,
 	});
 	client.submit(&bob.pair(), buy, WaitFor::Finalized).await.unwrap();
 	assert_eq!(
@@ -207,23 +208,24 @@ async fn a_voucher_is_settled_by_a_signed_claim_and_by_the_offchain_worker() {
 	let channel = channel.expect("the channel is open");
 	assert_eq!((channel.payer, channel.deposit, channel.paid), (bob.to_account_id(), 10 * UNIT, 0));
 
-	// Bob signs a voucher the way the node's viewers and the CLI do; the runtime agrees on the
-	// bytes and on what it is worth.
-	let first = Voucher { channel_id, cumulative_amount: UNIT, nonce: 1 };
+	// Bob signs a voucher the way the node's viewers and the CLI do, for a node's lane; the
+	// runtime agrees on the bytes and on what it is worth.
+	let lane = Sr25519Keyring::Eve.to_account_id();
+	let first = Voucher { channel_id, lane: lane.clone(), cumulative_amount: UNIT };
 	let signature = sign_voucher(&bob.pair(), genesis.as_ref(), &first);
 	let payload: Vec<u8> = client
-		.runtime_call("PaymentsApi_voucher_payload", first, None, "the payload")
+		.runtime_call("PaymentsApi_voucher_payload", first.clone(), None, "the payload")
 		.await
 		.unwrap();
 	assert_eq!(payload, sutantra_payments_primitives::voucher_payload(genesis.as_ref(), &first));
 	let due: Result<u128, VoucherError> = client
-		.runtime_call("PaymentsApi_check_voucher", (first, signature), None, "the check")
+		.runtime_call("PaymentsApi_check_voucher", (first.clone(), signature), None, "the check")
 		.await
 		.unwrap();
 	assert_eq!(due, Ok(UNIT));
 	let forged = sign_voucher(&charlie.pair(), genesis.as_ref(), &first);
 	let refused: Result<u128, VoucherError> = client
-		.runtime_call("PaymentsApi_check_voucher", (first, forged), None, "the check")
+		.runtime_call("PaymentsApi_check_voucher", (first.clone(), forged), None, "the check")
 		.await
 		.unwrap();
 	assert_eq!(refused, Err(VoucherError::BadSignature));
@@ -237,10 +239,10 @@ async fn a_voucher_is_settled_by_a_signed_claim_and_by_the_offchain_worker() {
 
 	// The node keeps a newer voucher in its offchain storage; its offchain worker claims it
 	// with an authorized transaction, and Alice gets exactly the difference.
-	let second = Voucher { channel_id, cumulative_amount: 3 * UNIT + 7, nonce: 2 };
-	let stored = SignedVoucher::<u128, VoucherSignature> {
-		voucher: second,
+	let second = Voucher { channel_id, lane: lane.clone(), cumulative_amount: 3 * UNIT + 7 };
+	let stored = SignedVoucher::<AccountId, u128, VoucherSignature> {
 		signature: sign_voucher(&bob.pair(), genesis.as_ref(), &second),
+		voucher: second,
 	};
 	client.set_offchain_storage(&offchain_voucher_key(channel_id), &stored.encode()).await.unwrap();
 	let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -255,6 +257,11 @@ async fn a_voucher_is_settled_by_a_signed_claim_and_by_the_offchain_worker() {
 	}
 	let channel: Option<Channel> =
 		client.runtime_call("PaymentsApi_channel", channel_id, None, "the channel").await.unwrap();
-	assert_eq!(channel.map(|c| (c.paid, c.nonce)), Some((3 * UNIT + 7, 2)));
+	assert_eq!(channel.map(|c| (c.paid, c.lanes)), Some((3 * UNIT + 7, 1)));
+	let lane_paid: u128 = client
+		.runtime_call("PaymentsApi_lane_paid", (channel_id, lane), None, "the lane")
+		.await
+		.unwrap();
+	assert_eq!(lane_paid, 3 * UNIT + 7);
 	node.stop().await;
 }

@@ -8,6 +8,7 @@ mod channel;
 mod format;
 mod status;
 mod stream;
+mod record;
 mod watch;
 
 use std::path::Path;

@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod chain;
+pub mod streaming;
 
 use std::{
 	collections::VecDeque,
