@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 
 import { Keyring } from '@polkadot/keyring';
 import { bnToU8a, stringToU8a, u8aConcat, u8aToHex, u8aWrapBytes } from '@polkadot/util';
-import { cryptoWaitReady, mnemonicGenerate } from '@polkadot/util-crypto';
+import { cryptoWaitReady, decodeAddress, mnemonicGenerate } from '@polkadot/util-crypto';
 
 import { startNode, withTimeout } from './node.js';
 
@@ -193,7 +193,18 @@ describe('polkadot.js against sutantra-node (--dev, manual-seal-500)', () => {
     assert.ok(page.some(([id]) => id.toBigInt() === streamId), 'the stream is not among the live ones');
     assert.ok((await api.call.streamsApi.access(streamId, bob.address)).isNoAccess);
 
-    const bought = await signAndSendFinalized(api, api.tx.streams.buyAccess(streamId, 60), bob, FINALIZE_TIMEOUT_MS);
+    // The most Bob will pay: a price raised in the same block cannot take more.
+    const tooLittle = api.tx.streams.buyAccess(streamId, 60, 60n * price - 1n);
+    await assert.rejects(
+      signAndSendFinalized(api, tooLittle, bob, FINALIZE_TIMEOUT_MS),
+      /PriceAboveMax/,
+    );
+    const bought = await signAndSendFinalized(
+      api,
+      api.tx.streams.buyAccess(streamId, 60, 60n * price),
+      bob,
+      FINALIZE_TIMEOUT_MS,
+    );
     const purchase = bought.events.find(({ event }) => api.events.streams.AccessBought.is(event));
     assert.ok(purchase, 'no streams.AccessBought event');
     assert.equal(purchase.event.data.paid.toBigInt(), 60n * price);
@@ -220,17 +231,19 @@ describe('polkadot.js against sutantra-node (--dev, manual-seal-500)', () => {
     const viaApi = await api.call.paymentsApi.channelsOf(charlie.address);
     assert.ok(viaApi.some(([id]) => id.toBigInt() === channelId), 'channelsOf does not list the channel');
 
-    // The documented byte layout, built by hand: domain tag, genesis hash, SCALE(voucher).
-    const voucherBytes = (id, amount, nonce) =>
+    // The documented byte layout (voucher v2), built by hand: domain tag, genesis hash,
+    // SCALE(voucher): channel id, lane (the account of the node paid), cumulative amount.
+    const lane = keyring.addFromUri('//Ferdie').address;
+    const voucherBytes = (id, amount) =>
       u8aConcat(
-        stringToU8a('sutantra/voucher/v1'),
+        stringToU8a('sutantra/voucher/v2'),
         api.genesisHash.toU8a(),
         bnToU8a(id, { bitLength: 64, isLe: true }),
+        decodeAddress(lane),
         bnToU8a(amount, { bitLength: 128, isLe: true }),
-        bnToU8a(nonce, { bitLength: 64, isLe: true }),
       );
-    const first = { channelId, cumulativeAmount: UNIT, nonce: 1 };
-    const payload = voucherBytes(channelId, UNIT, 1);
+    const first = { channelId, lane, cumulativeAmount: UNIT };
+    const payload = voucherBytes(channelId, UNIT);
     // polkadot.js hands back a `Vec<u8>` runtime-call result still SCALE-encoded: decode it once.
     const fromRuntime = api.createType('Bytes', (await api.call.paymentsApi.voucherPayload(first)).toU8a(true));
     assert.equal(u8aToHex(fromRuntime.toU8a(true)), u8aToHex(payload));
@@ -247,13 +260,15 @@ describe('polkadot.js against sutantra-node (--dev, manual-seal-500)', () => {
     const paid = claimed.events.find(({ event }) => api.events.payments.Claimed.is(event));
     assert.ok(paid, 'no payments.Claimed event');
     assert.equal(paid.event.data.amount.toBigInt(), UNIT);
+    assert.equal(paid.event.data.lane.toString(), lane);
+    assert.equal((await api.call.paymentsApi.lanePaid(channelId, lane)).toBigInt(), UNIT);
     const after = (await api.query.system.account(alice.address)).data.free.toBigInt();
     assert.equal(after - before, UNIT);
 
     // A browser wallet's signRaw signs <Bytes>payload</Bytes>: accepted too, and only the
     // difference is paid.
-    const second = { channelId, cumulativeAmount: 3n * UNIT, nonce: 2 };
-    const wrapped = charlie.sign(u8aWrapBytes(voucherBytes(channelId, 3n * UNIT, 2)));
+    const second = { channelId, lane, cumulativeAmount: 3n * UNIT };
+    const wrapped = charlie.sign(u8aWrapBytes(voucherBytes(channelId, 3n * UNIT)));
     await signAndSendFinalized(api, api.tx.payments.claim(second, wrapped), dave, FINALIZE_TIMEOUT_MS);
     const final = (await api.query.system.account(alice.address)).data.free.toBigInt();
     assert.equal(final - after, 2n * UNIT);
