@@ -931,7 +931,7 @@ impl<T: Config> pallet_streams::ChannelAccess<T::AccountId, BalanceOf<T>> for Pa
 		price_per_second: BalanceOf<T>,
 	) -> bool {
 		let needed = price_per_second.saturating_mul(T::AccessGraceSeconds::get().into());
-		ChannelsByPayer::<T>::get(viewer).iter().filter_map(|id| Channels::<T>::get(id)).any(
+		ChannelsByPayer::<T>::get(viewer).iter().filter_map(Channels::<T>::get).any(
 			|channel| {
 				channel.payee == *creator
 					&& !channel.is_closing()

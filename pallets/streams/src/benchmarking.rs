@@ -210,7 +210,7 @@ mod benchmarks {
 
 	impl_benchmark_test_suite!(
 		Pallet,
-		mock::ExtBuilder::default().build(),
+		mock::ExtBuilder.build(),
 		mock::Test
 	);
 }

@@ -14,7 +14,7 @@ fn token(stream: StreamId, viewer: AccountId) -> Option<AccessToken<u64>> {
 
 #[test]
 fn the_creator_grants_and_revokes_access() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		assert_eq!(Streams::access(id, &BOB), AccessStatus::NoAccess);
 
@@ -51,7 +51,7 @@ fn the_creator_grants_and_revokes_access() {
 
 #[test]
 fn grants_are_checked() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		let grant = |who, viewer, until| {
 			Streams::grant_access(RuntimeOrigin::signed(who), id, viewer, until)
@@ -73,7 +73,7 @@ fn grants_are_checked() {
 
 #[test]
 fn a_grant_never_shortens_access() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		assert_ok!(Streams::grant_access(RuntimeOrigin::signed(ALICE), id, BOB, Some(100)));
 		assert_ok!(Streams::grant_access(RuntimeOrigin::signed(ALICE), id, BOB, Some(50)));
@@ -86,7 +86,7 @@ fn a_grant_never_shortens_access() {
 
 #[test]
 fn tokens_expire_after_their_last_block() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		assert_ok!(Streams::grant_access(RuntimeOrigin::signed(ALICE), id, BOB, Some(20)));
 		run_to_block(20);
@@ -98,7 +98,7 @@ fn tokens_expire_after_their_last_block() {
 
 #[test]
 fn buying_pays_the_creator_and_extends_the_token() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		let (alice, bob) = (Balances::free_balance(ALICE), Balances::free_balance(BOB));
 
@@ -138,7 +138,7 @@ fn buying_pays_the_creator_and_extends_the_token() {
 
 #[test]
 fn access_can_be_bought_before_the_stream_starts() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, 5);
 		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60, Balance::MAX));
 		assert_eq!(Streams::access(id, &BOB), AccessStatus::StreamNotLive);
@@ -149,7 +149,7 @@ fn access_can_be_bought_before_the_stream_starts() {
 
 #[test]
 fn buying_is_checked() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let paid = live(ALICE, 5);
 		let free = live(ALICE, 0);
 		let buy =
@@ -168,7 +168,7 @@ fn buying_is_checked() {
 
 #[test]
 fn a_price_that_overflows_is_refused() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, Balance::MAX / 2);
 		assert_noop!(
 			Streams::buy_access(RuntimeOrigin::signed(BOB), id, 3, Balance::MAX),
@@ -179,7 +179,7 @@ fn a_price_that_overflows_is_refused() {
 
 #[test]
 fn bought_access_cannot_be_revoked_but_outlives_a_shorter_grant() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 600, Balance::MAX)); // until 101
 		assert_noop!(
@@ -201,7 +201,7 @@ fn bought_access_cannot_be_revoked_but_outlives_a_shorter_grant() {
 
 #[test]
 fn tokens_per_stream_are_bounded() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		for viewer in 10..10 + u64::from(MAX_TOKENS_PER_STREAM) {
 			assert_ok!(Streams::grant_access(RuntimeOrigin::signed(ALICE), id, viewer, None));
@@ -221,7 +221,7 @@ fn tokens_per_stream_are_bounded() {
 
 #[test]
 fn the_access_answer_covers_every_case() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		assert_eq!(Streams::access(7, &BOB), AccessStatus::UnknownStream);
 		let id = register(ALICE, 5);
 		assert_eq!(Streams::access(id, &BOB), AccessStatus::StreamNotLive);
@@ -255,7 +255,7 @@ fn the_access_answer_covers_every_case() {
 
 #[test]
 fn seconds_convert_to_whole_blocks_rounding_up() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		assert_eq!(Streams::blocks_for(1), 1);
 		assert_eq!(Streams::blocks_for(6), 1);
 		assert_eq!(Streams::blocks_for(7), 2);
@@ -266,7 +266,7 @@ fn seconds_convert_to_whole_blocks_rounding_up() {
 
 #[test]
 fn a_price_raised_in_the_same_block_cannot_take_more_than_the_buyer_allowed() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		let before = Balances::free_balance(BOB);
 		// Bob agrees to 60 s at 5 a second; Alice's price rise lands in the same block first.
@@ -302,7 +302,7 @@ fn a_price_raised_in_the_same_block_cannot_take_more_than_the_buyer_allowed() {
 #[test]
 fn expired_tokens_are_reaped_when_a_stream_is_full() {
 	use frame_support::traits::fungible::Mutate;
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		// An attacker fills the stream with one-second purchases from throwaway accounts.
 		for viewer in 10..10 + u64::from(MAX_TOKENS_PER_STREAM) {

@@ -32,7 +32,7 @@ fn held(who: AccountId) -> Balance {
 
 #[test]
 fn register_stores_indexes_and_holds_the_deposit() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let free_before = Balances::free_balance(ALICE);
 		let first = register(ALICE, 5);
 		let second = register(ALICE, 0);
@@ -55,7 +55,7 @@ fn register_stores_indexes_and_holds_the_deposit() {
 
 #[test]
 fn register_checks_its_input() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let call = |title: &[u8], description: &[u8]| {
 			Streams::register_stream(
 				RuntimeOrigin::signed(ALICE),
@@ -83,7 +83,7 @@ fn register_checks_its_input() {
 
 #[test]
 fn a_creator_has_a_bounded_number_of_streams() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		for _ in 0..MAX_STREAMS_PER_CREATOR {
 			register(ALICE, 1);
 		}
@@ -102,7 +102,7 @@ fn a_creator_has_a_bounded_number_of_streams() {
 
 #[test]
 fn update_changes_only_what_is_given() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, 5);
 		assert_ok!(Streams::update_stream(
 			RuntimeOrigin::signed(ALICE),
@@ -151,7 +151,7 @@ fn update_changes_only_what_is_given() {
 
 #[test]
 fn the_lifecycle_goes_registered_live_ended_removed() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, 5);
 		assert_noop!(
 			Streams::start_stream(RuntimeOrigin::signed(BOB), id),
@@ -213,7 +213,7 @@ fn the_lifecycle_goes_registered_live_ended_removed() {
 
 #[test]
 fn a_registered_stream_can_end_without_going_live() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = register(ALICE, 5);
 		assert_ok!(Streams::end_stream(RuntimeOrigin::signed(ALICE), id));
 		assert_eq!(Streams::stream(id).unwrap().started_at, None);
@@ -222,7 +222,7 @@ fn a_registered_stream_can_end_without_going_live() {
 
 #[test]
 fn removing_a_stream_removes_its_tokens() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		assert_ok!(Streams::grant_access(RuntimeOrigin::signed(ALICE), id, BOB, None));
 		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(CHARLIE), id, 60, Balance::MAX));
@@ -236,7 +236,7 @@ fn removing_a_stream_removes_its_tokens() {
 
 #[test]
 fn root_can_end_any_stream() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
 		assert_noop!(Streams::force_end_stream(RuntimeOrigin::signed(BOB), id), BadOrigin);
 		assert_noop!(
@@ -255,7 +255,7 @@ fn root_can_end_any_stream() {
 
 #[test]
 fn queries_list_streams_by_creator_and_live_streams_in_pages() {
-	ExtBuilder::default().build_and_execute(|| {
+	ExtBuilder.build_and_execute(|| {
 		let a = live(ALICE, 1);
 		let b = register(ALICE, 1);
 		let c = live(BOB, 1);
@@ -283,7 +283,7 @@ fn queries_list_streams_by_creator_and_live_streams_in_pages() {
 
 #[test]
 fn integrity_test_passes() {
-	ExtBuilder::default().build().execute_with(|| {
+	ExtBuilder.build().execute_with(|| {
 		use frame_support::traits::Hooks;
 		<Streams as Hooks<u64>>::integrity_test();
 	});
