@@ -332,6 +332,37 @@ async fn bad_requests_get_a_4xx_with_a_reason_while_other_sessions_play_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stranger_cannot_end_a_stream_it_sees_listed() {
+	let node = TestEngine::loopback(Arc::new(TokenPolicy)).await;
+	let publisher = node.publish("5", "creator").await;
+	let viewer = node.viewer("5", "viewer").await.unwrap();
+	viewer.wait_for_frames(10, WAIT).await.unwrap();
+
+	// The listing shows the stream but no session id to delete.
+	let (status, _, body) =
+		call(&node, Request::builder().uri("/streams").body(Body::empty()).unwrap()).await;
+	assert_eq!(status, StatusCode::OK);
+	let publisher_session = publisher.resource().rsplit('/').next().unwrap().to_owned();
+	assert!(!body.contains(&publisher_session), "the listing names the publisher's session: {body}");
+	let streams: serde_json::Value = serde_json::from_str(&body).unwrap();
+	assert!(streams[0].get("publisher").is_none(), "{body}");
+	// Guessed session ids, and the viewer's own resource under the publisher's path, end nothing.
+	let viewer_session = viewer.resource().rsplit('/').next().unwrap().to_owned();
+	for guess in ["0123456789abcdef0123456789abcdef".to_owned(), viewer_session] {
+		let request = Request::builder()
+			.method(Method::DELETE)
+			.uri(format!("/whip/5/{guess}"))
+			.body(Body::empty())
+			.unwrap();
+		assert_eq!(call(&node, request).await.0, StatusCode::NOT_FOUND);
+	}
+	keeps_receiving(&viewer, 30).await;
+	// Its owner, who holds the resource URL, still can.
+	publisher.stop().await.unwrap();
+	assert_eq!(viewer.wait_ended(Duration::from_secs(5)).await.as_deref(), Some("the publisher left"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_viewer_can_save_what_it_receives() {
 	let node = TestEngine::loopback(Arc::new(AllowAll)).await;
 	let _publisher = node.publish("save", "creator").await;

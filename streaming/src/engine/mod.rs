@@ -92,7 +92,9 @@ pub struct SessionInfo {
 pub struct StreamSummary {
 	/// The stream.
 	pub stream: StreamId,
-	/// The publisher's session.
+	/// The publisher's session: the secret part of its resource URL, which ends the stream, so
+	/// never listed (`GET /streams` leaves it out).
+	#[serde(skip)]
 	pub publisher: SessionId,
 	/// Viewers currently connected or connecting.
 	pub viewers: usize,
