@@ -98,12 +98,7 @@ impl Signalling {
 			.uri(url)
 			.body(Full::new(Bytes::new()))
 			.map_err(|e| Error::Client(format!("building the request to {url}: {e}")))?;
-		let (status, _, body) = self.send(url, request).await?;
-		if !status.is_success() {
-			return Err(refusal(url, status, &body));
-		}
-		serde_json::from_str(&body)
-			.map_err(|e| Error::Client(format!("{url} did not answer JSON: {e}")))
+		self.json_answer(url, request).await
 	}
 
 	/// POSTs a JSON document to the streaming server (`/pay`) and returns its JSON answer.
@@ -114,6 +109,15 @@ impl Signalling {
 			.header(header::CONTENT_TYPE, "application/json")
 			.body(Full::new(Bytes::from(body)))
 			.map_err(|e| Error::Client(format!("building the request to {url}: {e}")))?;
+		self.json_answer(url, request).await
+	}
+
+	/// Sends `request` and reads a successful answer as JSON.
+	async fn json_answer(
+		&self,
+		url: &str,
+		request: Request<Full<Bytes>>,
+	) -> Result<serde_json::Value> {
 		let (status, _, body) = self.send(url, request).await?;
 		if !status.is_success() {
 			return Err(refusal(url, status, &body));
