@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-	chain::{open_channel, register_live_stream},
+	chain::{grant_access, open_channel, register_live_stream},
 	streaming::*,
 	TestNode,
 };
@@ -98,12 +98,7 @@ async fn a_revoked_guest_with_a_channel_becomes_a_paying_viewer() {
 	let price = UNIT / 1_000;
 	let id = register_live_stream(&client, alice, "guests", price).await;
 	let publisher = publish_test_source(&client, &node.streaming_url(), alice, id).await;
-	let grant = pallet_streams::Call::grant_access {
-		stream_id: id,
-		viewer: eve.to_account_id().into(),
-		valid_until: None,
-	};
-	submit(&client, alice, RuntimeCall::Streams(grant)).await;
+	grant_access(&client, alice, id, eve).await;
 	let channel_id = open_channel(&client, eve, alice, Some(id), UNIT).await;
 	let mut viewer = watch_as(&client, &node, eve, id).await.unwrap();
 	viewer.wait_for_frames(10, Duration::from_secs(20)).await.unwrap();
@@ -224,12 +219,7 @@ async fn one_account_holds_one_seat_and_the_audience_cap_holds() {
 	};
 	submit(&client, alice, RuntimeCall::Streams(cap)).await;
 	for guest in [bob, dave, eve] {
-		let grant = pallet_streams::Call::grant_access {
-			stream_id: id,
-			viewer: guest.to_account_id().into(),
-			valid_until: None,
-		};
-		submit(&client, alice, RuntimeCall::Streams(grant)).await;
+		grant_access(&client, alice, id, guest).await;
 	}
 	let publisher = publish_test_source(&client, &node.streaming_url(), alice, id).await;
 
@@ -271,12 +261,7 @@ async fn a_channel_for_one_stream_does_not_pay_for_another() {
 	let second = register_live_stream(&client, alice, "second", price).await;
 	// Bob's channel is for the first stream only; he is Alice's guest on the second.
 	let channel_id = open_channel(&client, bob, alice, Some(first), UNIT).await;
-	let grant = pallet_streams::Call::grant_access {
-		stream_id: second,
-		viewer: bob.to_account_id().into(),
-		valid_until: None,
-	};
-	submit(&client, alice, RuntimeCall::Streams(grant)).await;
+	grant_access(&client, alice, second, bob).await;
 	let publisher = publish_test_source(&client, &node.streaming_url(), alice, second).await;
 	let mut viewer = watch_as(&client, &node, bob, second).await.unwrap();
 	let lane = lane_of(&node).await;

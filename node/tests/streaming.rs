@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{
-	chain::{open_channel, register_live_stream},
+	chain::{grant_access, open_channel, register_live_stream},
 	streaming::*,
 	TestNode,
 };
@@ -76,12 +76,7 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	// Dave and Eve are granted access; Alice revokes Dave's: the node drops him at once.
 	let (eve, ferdie) = (Sr25519Keyring::Eve, Sr25519Keyring::Ferdie);
 	for guest in [dave, eve] {
-		let grant = RuntimeCall::Streams(pallet_streams::Call::grant_access {
-			stream_id: id,
-			viewer: guest.to_account_id().into(),
-			valid_until: None,
-		});
-		client.submit(&alice.pair(), grant, WaitFor::InBlock).await.unwrap();
+		grant_access(&client, alice, id, guest).await;
 	}
 	let dave_viewer = watch(Some(token(&client, dave, id, Purpose::Watch))).await.unwrap();
 	let eve_viewer = watch(Some(token(&client, eve, id, Purpose::Watch))).await.unwrap();
@@ -315,12 +310,7 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 	});
 	client.submit(&alice.pair(), announce, WaitFor::InBlock).await.unwrap();
 	// Ferdie, the relay, is let in for free; Dave pays by channel, at the relay.
-	let grant = RuntimeCall::Streams(pallet_streams::Call::grant_access {
-		stream_id: id,
-		viewer: ferdie.to_account_id().into(),
-		valid_until: None,
-	});
-	client.submit(&alice.pair(), grant, WaitFor::InBlock).await.unwrap();
+	grant_access(&client, alice, id, ferdie).await;
 	let channel_id = open_channel(&client, dave, alice, Some(id), UNIT).await;
 	let publisher = publish_test_source(&client, &origin.streaming_url(), alice, id).await;
 

@@ -58,3 +58,18 @@ pub async fn open_channel(
 		})
 		.expect("a ChannelOpened event")
 }
+
+/// `creator` grants `viewer` access to stream `id` without end.
+pub async fn grant_access(
+	client: &ChainClient,
+	creator: Sr25519Keyring,
+	id: u64,
+	viewer: Sr25519Keyring,
+) {
+	let grant = RuntimeCall::Streams(pallet_streams::Call::grant_access {
+		stream_id: id,
+		viewer: viewer.to_account_id().into(),
+		valid_until: None,
+	});
+	client.submit(&creator.pair(), grant, WaitFor::InBlock).await.unwrap();
+}

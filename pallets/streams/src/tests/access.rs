@@ -268,32 +268,19 @@ fn seconds_convert_to_whole_blocks_rounding_up() {
 fn a_price_raised_in_the_same_block_cannot_take_more_than_the_buyer_allowed() {
 	ExtBuilder.build_and_execute(|| {
 		let id = live(ALICE, 5);
+		let set_price = |price| {
+			Streams::update_stream(RuntimeOrigin::signed(ALICE), id, None, None, Some(price), None, None)
+		};
 		let before = Balances::free_balance(BOB);
 		// Bob agrees to 60 s at 5 a second; Alice's price rise lands in the same block first.
-		assert_ok!(Streams::update_stream(
-			RuntimeOrigin::signed(ALICE),
-			id,
-			None,
-			None,
-			Some(500),
-			None,
-			None
-		));
+		assert_ok!(set_price(500));
 		assert_noop!(
 			Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60, 300),
 			Error::<Test>::PriceAboveMax
 		);
 		assert_eq!(Balances::free_balance(BOB), before);
 		// At the price he agreed to, the purchase goes through and takes exactly that.
-		assert_ok!(Streams::update_stream(
-			RuntimeOrigin::signed(ALICE),
-			id,
-			None,
-			None,
-			Some(5),
-			None,
-			None
-		));
+		assert_ok!(set_price(5));
 		assert_ok!(Streams::buy_access(RuntimeOrigin::signed(BOB), id, 60, 300));
 		assert_eq!(Balances::free_balance(BOB), before - 300);
 	});
