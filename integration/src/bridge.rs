@@ -154,8 +154,8 @@ pub struct Bridge<C, B, V, L> {
 impl<C, B, V, L> Bridge<C, B, V, L>
 where
 	B: sc_client_api::Backend<Block> + 'static,
-	V: VoucherStore,
-	L: VoucherStore,
+	V: VoucherStore + 'static,
+	L: VoucherStore + 'static,
 	C: ProvideRuntimeApi<Block>
 		+ HeaderBackend<Block>
 		+ BlockchainEvents<Block>
@@ -247,11 +247,20 @@ where
 	/// when, and at what price. One whose access ended in the meantime is dropped.
 	async fn on_viewer_joined(&mut self, session: SessionId) {
 		let Some((stream, account)) = self.viewer(session) else { return };
-		let best = self.client.info().best_hash;
-		let api = self.client.runtime_api();
-		let (Ok(Some(info)), Ok(access)) =
-			(api.stream(best, stream), api.access(best, stream, account.clone()))
-		else {
+		let client = self.client.clone();
+		let asked = {
+			let account = account.clone();
+			crate::off_executor(move || {
+				let best = client.info().best_hash;
+				let api = client.runtime_api();
+				match (api.stream(best, stream), api.access(best, stream, account)) {
+					(Ok(Some(info)), Ok(access)) => Some((info, access)),
+					_ => None,
+				}
+			})
+			.await
+		};
+		let Ok(Some((info, access))) = asked else {
 			// A viewer the bridge cannot follow is neither billed nor expired: it goes.
 			let reason = "the node could not ask the chain about this session; join again";
 			if let Err(error) = self.engine.drop_viewer(session, reason).await {
@@ -278,30 +287,31 @@ where
 		);
 	}
 
-	/// A message on a viewer's `sutantra-pay` channel: a voucher to check and answer.
+	/// A message on a viewer's `sutantra-pay` channel: a voucher to check and answer. The check
+	/// (runtime calls, the signature, the journal's fsync) runs off the async executor.
 	async fn on_pay_message(&mut self, session: SessionId, data: &[u8]) {
-		let viewing = match self.watching.get(&session) {
-			Some(watching) => watching.viewing(),
-			None => match self.viewer_of(session) {
-				Some(viewing) => viewing,
+		let known = self.watching.get(&session).map(Watching::viewing);
+		let unknown = match known {
+			Some(_) => None,
+			None => match self.viewer(session) {
+				Some(viewer) => Some(viewer),
 				None => return,
 			},
 		};
-		let (answer, _) = self.desk.take(data, Some(&viewing));
-		self.reply(session, &answer).await;
-	}
-
-	/// The viewer's account and the stream's creator, for a session the bridge has not noted.
-	fn viewer_of(&self, session: SessionId) -> Option<Viewing> {
-		let (stream, viewer) = self.viewer(session)?;
-		let best = self.client.info().best_hash;
-		let info = self.client.runtime_api().stream(best, stream).ok()??;
-		Some(Viewing {
-			viewer,
-			creator: info.creator,
-			stream: Some(stream),
-			price: info.price_per_second,
+		let (client, desk, data) = (self.client.clone(), self.desk.clone(), data.to_vec());
+		let answered = crate::off_executor(move || {
+			let viewing = match known {
+				Some(viewing) => viewing,
+				None => viewing_of(&*client, unknown?)?,
+			};
+			Some(desk.take(&data, Some(&viewing)).0)
 		})
+		.await;
+		match answered {
+			Ok(Some(answer)) => self.reply(session, &answer).await,
+			Ok(None) => {},
+			Err(reason) => self.reply(session, &PayMessage::refuse(0, &reason)).await,
+		}
 	}
 
 	/// A session's on-chain stream id and the account the policy admitted.
@@ -375,37 +385,45 @@ where
 	}
 
 	async fn on_block(&mut self, hash: Hash, number: BlockNumber) {
-		let events = match self.events_at(hash) {
-			Ok(events) => events,
-			Err(error) => {
-				log::warn!(target: LOG_TARGET, "cannot read the events of block {hash}: {error}");
-				Vec::new()
-			},
-		};
-		if let Some(metrics) = &self.metrics {
+		let client = self.client.clone();
+		let read = crate::off_executor(move || {
+			let events = match events_at::<C, B>(&client, hash) {
+				Ok(events) => events,
+				Err(error) => {
+					log::warn!(target: LOG_TARGET, "cannot read the events of block {hash}: {error}");
+					Vec::new()
+				},
+			};
+			let actions = Actions::from_events(&events);
+			let mut accounts = actions.accounts.clone();
+			for channel in &actions.channels {
+				match client.runtime_api().channel(hash, *channel) {
+					Ok(Some(channel)) => {
+						accounts.insert(channel.payer);
+					},
+					Ok(None) => {},
+					Err(error) => {
+						log::warn!(target: LOG_TARGET, "reading channel {channel}: {error}")
+					},
+				}
+			}
 			let claims = events
 				.iter()
 				.filter(|e| {
 					matches!(e, RuntimeEvent::Payments(pallet_payments::Event::Claimed { .. }))
 				})
 				.count();
+			(actions, accounts, claims)
+		})
+		.await;
+		let Ok((actions, accounts, claims)) = read else { return };
+		if let Some(metrics) = &self.metrics {
 			metrics.claims.inc_by(claims as u64);
 		}
-		let actions = Actions::from_events(&events);
 		for stream in &actions.ended {
 			let Ok(id) = stream.to_string().parse::<StreamId>() else { continue };
 			if let Err(error) = self.engine.end_stream(&id, "the stream ended on chain").await {
 				log::debug!(target: LOG_TARGET, "ending stream {stream}: {error}");
-			}
-		}
-		let mut accounts = actions.accounts.clone();
-		for channel in &actions.channels {
-			match self.client.runtime_api().channel(hash, *channel) {
-				Ok(Some(channel)) => {
-					accounts.insert(channel.payer);
-				},
-				Ok(None) => {},
-				Err(error) => log::warn!(target: LOG_TARGET, "reading channel {channel}: {error}"),
 			}
 		}
 		self.recheck_viewers(hash, number, &accounts, &actions.streams).await;
@@ -421,6 +439,7 @@ where
 		accounts: &HashSet<AccountId>,
 		streams: &HashSet<u64>,
 	) {
+		let mut due = Vec::new();
 		for session in self.engine.sessions() {
 			if session.role != Role::Viewer {
 				continue;
@@ -431,32 +450,47 @@ where
 				.get(&session.session)
 				.and_then(|watching| watching.until)
 				.is_some_and(|until| until < number);
-			if !expired && !accounts.contains(&account) && !streams.contains(&stream) {
-				continue;
+			if expired || accounts.contains(&account) || streams.contains(&stream) {
+				due.push((session.session, stream, account));
 			}
-			let api = self.client.runtime_api();
-			let (status, info) = match (api.access(hash, stream, account), api.stream(hash, stream)) {
-				(Ok(status), Ok(info)) => (status, info),
-				(Err(error), _) | (_, Err(error)) => {
-					log::warn!(target: LOG_TARGET, "asking the runtime about access: {error}");
-					continue;
-				},
-			};
+		}
+		if due.is_empty() {
+			return;
+		}
+		let client = self.client.clone();
+		let Ok(answers) = crate::off_executor(move || {
+			let api = client.runtime_api();
+			due.into_iter()
+				.filter_map(|(session, stream, account)| {
+					match (api.access(hash, stream, account), api.stream(hash, stream)) {
+						(Ok(status), Ok(info)) => Some((session, stream, status, info)),
+						(Err(error), _) | (_, Err(error)) => {
+							log::warn!(target: LOG_TARGET, "asking the runtime about access: {error}");
+							None
+						},
+					}
+				})
+				.collect::<Vec<_>>()
+		})
+		.await
+		else {
+			return;
+		};
+		for (session, stream, status, info) in answers {
 			let AccessStatus::Allowed { source, until } = status else {
-				if let Some(mut watching) = self.watching.remove(&session.session) {
+				if let Some(mut watching) = self.watching.remove(&session) {
 					self.count_watching(&mut watching);
 				}
-				self.drop_viewer(session.session, stream, status).await;
+				self.drop_viewer(session, stream, status).await;
 				continue;
 			};
-			let Some(mut watching) = self.watching.remove(&session.session) else { continue };
+			let Some(mut watching) = self.watching.remove(&session) else { continue };
 			// What was watched under the old terms is counted at the old price first.
 			self.count_watching(&mut watching);
 			if watching.source != source {
 				log::info!(
 					target: LOG_TARGET,
-					"viewer {} of stream {stream} now watches by {source:?} (was {:?})",
-					session.session,
+					"viewer {session} of stream {stream} now watches by {source:?} (was {:?})",
 					watching.source
 				);
 			}
@@ -465,7 +499,7 @@ where
 			if let Some(info) = info {
 				watching.price = info.price_per_second;
 			}
-			self.watching.insert(session.session, watching);
+			self.watching.insert(session, watching);
 		}
 	}
 
@@ -480,21 +514,36 @@ where
 			log::debug!(target: LOG_TARGET, "dropping viewer {session}: {error}");
 		}
 	}
+}
 
-	fn events_at(&self, hash: Hash) -> Result<Vec<RuntimeEvent>, String> {
-		use codec::Decode;
-		let mut key = sp_crypto_hashing::twox_128(b"System").to_vec();
-		key.extend_from_slice(&sp_crypto_hashing::twox_128(b"Events"));
-		let Some(data) =
-			self.client.storage(hash, &StorageKey(key)).map_err(|error| error.to_string())?
-		else {
-			return Ok(Vec::new());
-		};
-		let records =
-			Vec::<frame_system::EventRecord<RuntimeEvent, Hash>>::decode(&mut &data.0[..])
-				.map_err(|error| error.to_string())?;
-		Ok(records.into_iter().map(|record| record.event).collect())
-	}
+/// The events of block `hash`.
+fn events_at<C, B>(client: &C, hash: Hash) -> Result<Vec<RuntimeEvent>, String>
+where
+	B: sc_client_api::Backend<Block>,
+	C: StorageProvider<Block, B>,
+{
+	use codec::Decode;
+	let mut key = sp_crypto_hashing::twox_128(b"System").to_vec();
+	key.extend_from_slice(&sp_crypto_hashing::twox_128(b"Events"));
+	let Some(data) = client.storage(hash, &StorageKey(key)).map_err(|error| error.to_string())?
+	else {
+		return Ok(Vec::new());
+	};
+	let records = Vec::<frame_system::EventRecord<RuntimeEvent, Hash>>::decode(&mut &data.0[..])
+		.map_err(|error| error.to_string())?;
+	Ok(records.into_iter().map(|record| record.event).collect())
+}
+
+/// What a voucher from `viewer`'s session is checked against, asked of the chain at the best
+/// block (for a session the bridge has not noted yet).
+fn viewing_of<C>(client: &C, (stream, viewer): (u64, AccountId)) -> Option<Viewing>
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block>,
+	C::Api: StreamsApi<Block, AccountId, StreamInfo, BlockNumber>,
+{
+	let best = client.info().best_hash;
+	let info = client.runtime_api().stream(best, stream).ok()??;
+	Some(Viewing { viewer, creator: info.creator, stream: Some(stream), price: info.price_per_second })
 }
 
 /// A session's on-chain stream id and admitted account, if it has both.

@@ -24,3 +24,15 @@ pub mod vouchers;
 
 /// The log target of the bridge.
 pub const LOG_TARGET: &str = "sutantra::integration";
+
+/// Runs `work` (runtime calls, database reads, the voucher journal's fsync) on the blocking
+/// thread pool and waits for it: such work never holds one of the async executor's threads,
+/// which serve every WebRTC session and HTTP request of the node. `Err` if `work` panicked.
+pub(crate) async fn off_executor<R: Send + 'static>(
+	work: impl FnOnce() -> R + Send + 'static,
+) -> Result<R, String> {
+	tokio::task::spawn_blocking(work).await.map_err(|error| {
+		log::error!(target: LOG_TARGET, "a blocking task failed: {error}");
+		format!("the node failed while asking the chain: {error}")
+	})
+}

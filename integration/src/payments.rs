@@ -140,8 +140,12 @@ where
 	}
 }
 
+/// The desk as the engine's `POST /pay` endpoint sees it: each payment is taken off the async
+/// executor (it asks the runtime and waits for the journal's fsync).
+pub struct HttpDesk<C, V, L>(pub Arc<PaymentDesk<C, V, L>>);
+
 #[async_trait]
-impl<C, V, L> sutantra_streaming::PaymentDesk for PaymentDesk<C, V, L>
+impl<C, V, L> sutantra_streaming::PaymentDesk for HttpDesk<C, V, L>
 where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: PaymentsApi<Block, AccountId, Balance, BlockNumber, pallet_payments::VoucherSignature>
@@ -150,7 +154,10 @@ where
 	L: VoucherStore + 'static,
 {
 	async fn pay(&self, message: &[u8]) -> Vec<u8> {
-		let (answer, _) = self.take(message, None);
+		let (desk, message) = (self.0.clone(), message.to_vec());
+		let answer = crate::off_executor(move || desk.take(&message, None).0)
+			.await
+			.unwrap_or_else(|reason| PayMessage::refuse(0, &reason));
 		serde_json::to_vec(&answer).unwrap_or_default()
 	}
 }

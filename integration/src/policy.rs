@@ -86,10 +86,6 @@ where
 		Ok((id, account))
 	}
 
-	fn chain_unavailable(error: impl std::fmt::Display) -> Decision {
-		log::warn!(target: crate::LOG_TARGET, "asking the runtime about access failed: {error}");
-		Decision::deny(DenyStatus::Forbidden, "the node could not ask the chain; try again")
-	}
 }
 
 #[async_trait]
@@ -103,10 +99,16 @@ where
 			Ok(who) => who,
 			Err(refusal) => return refusal,
 		};
-		let best = self.client.info().best_hash;
-		let info = match self.client.runtime_api().stream(best, id) {
+		let client = self.client.clone();
+		let info = crate::off_executor(move || {
+			let best = client.info().best_hash;
+			client.runtime_api().stream(best, id).map_err(|error| error.to_string())
+		})
+		.await
+		.and_then(|info| info);
+		let info = match info {
 			Ok(info) => info,
-			Err(error) => return Self::chain_unavailable(error),
+			Err(error) => return chain_unavailable(error),
 		};
 		match info {
 			None => Decision::deny(DenyStatus::NotFound, format!("stream {id} is not registered")),
@@ -127,36 +129,55 @@ where
 			Ok(who) => who,
 			Err(refusal) => return refusal,
 		};
-		let best = self.client.info().best_hash;
-		let api = self.client.runtime_api();
-		let (status, stream) = match (api.access(best, id, account.clone()), api.stream(best, id)) {
-			(Ok(status), Ok(stream)) => (status, stream),
-			(Err(error), _) | (_, Err(error)) => return Self::chain_unavailable(error),
-		};
-		if let (AccessStatus::Allowed { source: AccessSource::Channel, .. }, Some(info), Some(debts)) =
-			(&status, &stream, &self.debts)
-		{
-			let behind = debts.behind(&account, &info.creator);
-			let grace = info.price_per_second.saturating_mul(GRACE_SECS.into());
-			if behind > grace {
-				return Decision::deny(
-					DenyStatus::PaymentRequired,
-					format!(
-						"payment required: you owe {behind} plancks for watching on this node, \
-						 more than the {GRACE_SECS} s grace; pay it with a voucher (POST /pay; \
-						 `sutantra-node stream watch` does it) and join again"
-					),
-				);
-			}
-		}
-		match decide(id, status) {
-			Decision::Allow => Decision::Admit(Admission {
-				principal: Some(account.to_ss58check()),
-				audience_cap: stream.map(|info| info.max_viewers).filter(|cap| *cap > 0),
-			}),
-			refusal => refusal,
+		let (client, debts) = (self.client.clone(), self.debts.clone());
+		let decision = crate::off_executor(move || admit_viewer(&*client, debts.as_deref(), id, account))
+			.await;
+		decision.unwrap_or_else(chain_unavailable)
+	}
+}
+
+/// The chain's answer for `account` watching stream `id`, at the best block.
+fn admit_viewer<C>(client: &C, debts: Option<&dyn Debts>, id: u64, account: AccountId) -> Decision
+where
+	C: ProvideRuntimeApi<Block> + HeaderBackend<Block>,
+	C::Api: StreamsApi<Block, AccountId, StreamInfo, BlockNumber>,
+{
+	let best = client.info().best_hash;
+	let api = client.runtime_api();
+	let (status, stream) = match (api.access(best, id, account.clone()), api.stream(best, id)) {
+		(Ok(status), Ok(stream)) => (status, stream),
+		(Err(error), _) | (_, Err(error)) => {
+			return chain_unavailable(error)
+		},
+	};
+	if let (AccessStatus::Allowed { source: AccessSource::Channel, .. }, Some(info), Some(debts)) =
+		(&status, &stream, debts)
+	{
+		let behind = debts.behind(&account, &info.creator);
+		let grace = info.price_per_second.saturating_mul(GRACE_SECS.into());
+		if behind > grace {
+			return Decision::deny(
+				DenyStatus::PaymentRequired,
+				format!(
+					"payment required: you owe {behind} plancks for watching on this node, \
+					 more than the {GRACE_SECS} s grace; pay it with a voucher (POST /pay; \
+					 `sutantra-node stream watch` does it) and join again"
+				),
+			);
 		}
 	}
+	match decide(id, status) {
+		Decision::Allow => Decision::Admit(Admission {
+			principal: Some(account.to_ss58check()),
+			audience_cap: stream.map(|info| info.max_viewers).filter(|cap| *cap > 0),
+		}),
+		refusal => refusal,
+	}
+}
+
+fn chain_unavailable<E: std::fmt::Display>(error: E) -> Decision {
+	log::warn!(target: crate::LOG_TARGET, "asking the runtime about access failed: {error}");
+	Decision::deny(DenyStatus::Forbidden, "the node could not ask the chain; try again")
 }
 
 /// The engine's answer to the chain's.

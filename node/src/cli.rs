@@ -123,6 +123,28 @@ pub struct StreamingArgs {
 	#[arg(long, value_name = "COUNT", default_value_t = 1)]
 	pub max_sessions_per_viewer: u32,
 
+	/// How many sessions one client (a source address, IPv6 by its /64, or an account) may hold
+	/// on this node at once; more are refused with 429 and `Retry-After`.
+	#[arg(long, value_name = "COUNT", default_value_t = 32)]
+	pub max_sessions_per_client: u32,
+
+	/// How many of one client's sessions may be still connecting (ICE and DTLS not up yet).
+	#[arg(long, value_name = "COUNT", default_value_t = 8)]
+	pub max_pending_per_client: u32,
+
+	/// How many sessions may be connecting at once on the whole node; more are refused with 503
+	/// and `Retry-After`.
+	#[arg(long, value_name = "COUNT", default_value_t = 256)]
+	pub max_pending_sessions: u32,
+
+	/// Seconds a session's connection (a publisher's media) has to come up before it is ended.
+	#[arg(long, value_name = "SECONDS", default_value_t = 10)]
+	pub handshake_timeout: u64,
+
+	/// Seconds a relayed stream nobody watches here is kept before its pull ends.
+	#[arg(long, value_name = "SECONDS", default_value_t = 30)]
+	pub relay_idle_timeout: u64,
+
 	/// How old a signed access statement may be, in seconds.
 	#[arg(long, value_name = "SECONDS", default_value_t = 300)]
 	pub statement_max_age: u64,
@@ -165,6 +187,11 @@ impl StreamingArgs {
 			max_streams: self.max_streams,
 			max_viewers_per_stream: self.max_viewers_per_stream,
 			max_sessions_per_viewer: self.max_sessions_per_viewer,
+			max_sessions_per_client: self.max_sessions_per_client,
+			max_pending_per_client: self.max_pending_per_client,
+			max_pending_sessions: self.max_pending_sessions,
+			handshake_timeout: Duration::from_secs(self.handshake_timeout),
+			relay_idle_timeout: Duration::from_secs(self.relay_idle_timeout),
 			node_info: Default::default(),
 			enable_relay: self.relay,
 			relay_capacity: self.relay_capacity,

@@ -594,7 +594,7 @@ async fn start_streaming(
 	);
 	let book = VoucherBook::new(genesis_hash.as_ref(), lane, store);
 	let desk = Arc::new(PaymentDesk::new(client.clone(), book, ledger, metrics.clone()));
-	engine.set_payments(desk.clone());
+	engine.set_payments(Arc::new(sutantra_integration::payments::HttpDesk(desk.clone())));
 	let bridge =
 		sutantra_integration::bridge::Bridge::<_, FullBackend, _, _>::new(client, engine, desk, metrics);
 	task_manager.spawn_handle().spawn("streaming-bridge", Some("streaming"), bridge.run(events));

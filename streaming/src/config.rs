@@ -40,6 +40,21 @@ pub struct StreamingConfig {
 	/// further join replaces the oldest, which is dropped with a reason, so one purchase is not
 	/// shared by a room.
 	pub max_sessions_per_viewer: u32,
+	/// How many sessions one client may hold on this node at once: counted per source address
+	/// (an IPv4 address, an IPv6 /64) and per admitted account. Refused with 429 and
+	/// `Retry-After` beyond it.
+	pub max_sessions_per_client: u32,
+	/// How many of one client's sessions may still be connecting (ICE and DTLS not up yet).
+	pub max_pending_per_client: u32,
+	/// How many sessions may be connecting at once on the whole node; refused with 503 and
+	/// `Retry-After` beyond it, so half-open offers cannot take every UDP port.
+	pub max_pending_sessions: u32,
+	/// A session whose connection is not up this long after its offer was answered (a
+	/// publisher's, or a relay pull's, whose media has not arrived) is ended.
+	pub handshake_timeout: std::time::Duration,
+	/// A relayed stream nobody watches on this node for this long is released (the pull from
+	/// its origin ends).
+	pub relay_idle_timeout: std::time::Duration,
 	/// What `GET /node` says about this node (e.g. the account vouchers paid here must name).
 	pub node_info: std::collections::BTreeMap<String, String>,
 	/// Whether this node offers to relay streams published elsewhere.
@@ -74,6 +89,11 @@ impl Default for StreamingConfig {
 			max_streams: 100,
 			max_viewers_per_stream: 500,
 			max_sessions_per_viewer: 1,
+			max_sessions_per_client: 32,
+			max_pending_per_client: 8,
+			max_pending_sessions: 256,
+			handshake_timeout: std::time::Duration::from_secs(10),
+			relay_idle_timeout: std::time::Duration::from_secs(30),
 			node_info: Default::default(),
 			enable_relay: false,
 			relay_capacity: 10,
@@ -129,6 +149,23 @@ impl StreamingConfig {
 				"max_sessions_per_viewer",
 				"must be at least 1 (0 would refuse every viewer)".into(),
 			);
+		}
+		for (setting, value) in [
+			("max_sessions_per_client", self.max_sessions_per_client),
+			("max_pending_per_client", self.max_pending_per_client),
+			("max_pending_sessions", self.max_pending_sessions),
+		] {
+			if value == 0 {
+				return invalid(setting, "must be at least 1 (0 would refuse every session)".into());
+			}
+		}
+		for (setting, value) in [
+			("handshake_timeout", self.handshake_timeout),
+			("relay_idle_timeout", self.relay_idle_timeout),
+		] {
+			if value < std::time::Duration::from_secs(1) || value > std::time::Duration::from_secs(600) {
+				return invalid(setting, format!("{value:?} is out of range; use 1 to 600 seconds"));
+			}
 		}
 		if let Some(ip) = self.public_ip {
 			if ip.is_unspecified() || ip.is_loopback() || ip.is_multicast() {
@@ -228,6 +265,11 @@ mod tests {
 			("max_streams", Box::new(|c| c.max_streams = 0)),
 			("max_viewers_per_stream", Box::new(|c| c.max_viewers_per_stream = 0)),
 			("max_sessions_per_viewer", Box::new(|c| c.max_sessions_per_viewer = 0)),
+			("max_sessions_per_client", Box::new(|c| c.max_sessions_per_client = 0)),
+			("max_pending_per_client", Box::new(|c| c.max_pending_per_client = 0)),
+			("max_pending_sessions", Box::new(|c| c.max_pending_sessions = 0)),
+			("handshake_timeout", Box::new(|c| c.handshake_timeout = Default::default())),
+			("relay_idle_timeout", Box::new(|c| c.relay_idle_timeout = std::time::Duration::from_secs(3600))),
 			("public_ip", Box::new(|c| c.public_ip = Some("127.0.0.1".parse().unwrap()))),
 			("public_ip", Box::new(|c| c.public_ip = Some("2001:db8::1".parse().unwrap()))),
 			("stun_servers", Box::new(|c| c.stun_servers = vec!["stun.example.org:3478".into()])),

@@ -66,6 +66,34 @@ pub enum Error {
 		/// What the origin said or what failed.
 		reason: String,
 	},
+	/// A client (a source address, or an account) holds as many sessions as the node allows it.
+	#[error(
+		"{who} already has {max} sessions {state} on this node; {advice}",
+		state = if *connecting { "still connecting" } else { "open" },
+		advice = if *connecting {
+			"let them connect (or end them) before offering again"
+		} else {
+			"end one (DELETE its resource) before starting another"
+		}
+	)]
+	TooManySessions {
+		/// Whose sessions: `address 192.0.2.7`, `network 2001:db8::/64` or `account 5Grw…`.
+		who: String,
+		/// The limit.
+		max: u32,
+		/// Whether the limit is on sessions still connecting.
+		connecting: bool,
+		/// Seconds after which a retry may succeed.
+		retry_after: u32,
+	},
+	/// The node has as many sessions still connecting as it allows.
+	#[error("this node has {pending} sessions still connecting; retry in {retry_after} s or use another node")]
+	Busy {
+		/// Sessions connecting now.
+		pending: u32,
+		/// Seconds after which a retry may succeed.
+		retry_after: u32,
+	},
 	/// No UDP port of the configured range is free.
 	#[error("no free UDP port in {0}; widen the streaming UDP port range")]
 	NoFreePort(String),
@@ -126,11 +154,27 @@ impl Error {
 			| Error::NoFreePort(_) => 503,
 			Error::Upstream { .. } => 502,
 			Error::NoDataChannel(_) => 409,
+			Error::TooManySessions { .. } => 429,
+			Error::Busy { .. } => 503,
 			Error::Config(_)
 			| Error::Listen { .. }
 			| Error::WebRtc(_)
 			| Error::Client(_)
 			| Error::File { .. } => 500,
+		}
+	}
+}
+
+impl Error {
+	/// Seconds a refused client should wait before it retries (`Retry-After`), for refusals that
+	/// pass with time.
+	pub fn retry_after(&self) -> Option<u32> {
+		match self {
+			Error::TooManySessions { retry_after, .. } | Error::Busy { retry_after, .. } => {
+				Some(*retry_after)
+			},
+			_ if self.http_status() == 503 => Some(1),
+			_ => None,
 		}
 	}
 }

@@ -18,12 +18,12 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use axum::http::{Method, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::json;
 use tower_http::cors::{Any, CorsLayer};
 
@@ -78,6 +78,7 @@ impl Engine {
 		let shutdown = self.inner.shutdown.clone();
 		let app = router(self.clone());
 		tokio::spawn(async move {
+			let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
 			let server =
 				axum::serve(listener, app).with_graceful_shutdown(shutdown.cancelled_owned());
 			if let Err(error) = server.await {
@@ -101,16 +102,11 @@ fn refuse(error: &Error) -> Response {
 	let mut response =
 		(status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{error}\n"))
 			.into_response();
-	match status {
-		StatusCode::UNAUTHORIZED => {
-			response
-				.headers_mut()
-				.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-		},
-		StatusCode::SERVICE_UNAVAILABLE => {
-			response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-		},
-		_ => {},
+	if status == StatusCode::UNAUTHORIZED {
+		response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+	}
+	if let Some(seconds) = error.retry_after() {
+		response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
 	}
 	if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
 		tracing::warn!(target: LOG_TARGET, %error, "signalling request failed");
@@ -176,25 +172,30 @@ fn created(kind: &str, stream: &StreamId, answer: Answer) -> Response {
 
 async fn post_whip(
 	State(engine): State<Engine>,
+	remote: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
 	Path(stream): Path<String>,
 	headers: HeaderMap,
 	body: Result<Bytes, BytesRejection>,
 ) -> Response {
-	offer_exchange("whip", engine, stream, headers, body).await
+	let remote = remote.map(|Extension(ConnectInfo(address))| address.ip());
+	offer_exchange("whip", engine, remote, stream, headers, body).await
 }
 
 async fn post_whep(
 	State(engine): State<Engine>,
+	remote: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
 	Path(stream): Path<String>,
 	headers: HeaderMap,
 	body: Result<Bytes, BytesRejection>,
 ) -> Response {
-	offer_exchange("whep", engine, stream, headers, body).await
+	let remote = remote.map(|Extension(ConnectInfo(address))| address.ip());
+	offer_exchange("whep", engine, remote, stream, headers, body).await
 }
 
 async fn offer_exchange(
 	kind: &'static str,
 	engine: Engine,
+	remote: Option<std::net::IpAddr>,
 	stream: String,
 	headers: HeaderMap,
 	body: Result<Bytes, BytesRejection>,
@@ -209,9 +210,9 @@ async fn offer_exchange(
 	};
 	let credentials = credentials(&headers);
 	let result = if kind == "whip" {
-		engine.publish(stream.clone(), credentials, offer).await
+		engine.publish_from(remote, stream.clone(), credentials, offer).await
 	} else {
-		engine.watch(stream.clone(), credentials, offer).await
+		engine.watch_from(remote, stream.clone(), credentials, offer).await
 	};
 	match result {
 		Ok(answer) => created(kind, &stream, answer),

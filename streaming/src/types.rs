@@ -132,6 +132,10 @@ pub enum LeaveReason {
 	StreamEnded(String),
 	/// The engine is shutting down.
 	Shutdown,
+	/// The connection (or, for a publisher, its media) did not come up within this many seconds.
+	HandshakeTimedOut(u64),
+	/// A relayed stream nobody watched here for a while was released.
+	Idle,
 }
 
 impl fmt::Display for LeaveReason {
@@ -143,6 +147,10 @@ impl fmt::Display for LeaveReason {
 			LeaveReason::Dropped(reason) => write!(f, "dropped: {reason}"),
 			LeaveReason::StreamEnded(reason) => write!(f, "stream ended: {reason}"),
 			LeaveReason::Shutdown => f.write_str("the node is shutting down"),
+			LeaveReason::HandshakeTimedOut(seconds) => {
+				write!(f, "the connection did not come up within {seconds} s")
+			},
+			LeaveReason::Idle => f.write_str("nobody watched it here"),
 		}
 	}
 }

@@ -151,3 +151,44 @@ async fn http_get(url: &str) -> String {
 	assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 	response.split_once("\r\n\r\n").unwrap().1.to_owned()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_relayed_stream_nobody_watches_is_released_and_its_place_given_back() {
+	let origin = TestEngine::loopback(Arc::new(TokenPolicy)).await;
+	let _seven = origin.publish("7", "creator").await;
+	let _nine = origin.publish("9", "creator").await;
+	let config = StreamingConfig {
+		relay_idle_timeout: Duration::from_secs(2),
+		..relay_config(true, 1)
+	};
+	let relay = TestEngine::start(config, Arc::new(TokenPolicy)).await;
+	let upstream =
+		|stream: &str| Upstream { endpoint: origin.whep(stream), token: Some("viewer".into()) };
+	relay.engine.set_upstreams(Arc::new(FixedUpstreams(HashMap::from([
+		("7".to_owned(), upstream("7")),
+		("9".to_owned(), upstream("9")),
+	]))));
+
+	let viewer = relay.viewer("7", "viewer").await.unwrap();
+	keeps_receiving(&viewer, 20).await;
+	// The relay's one place is taken while stream 7 is watched.
+	assert_eq!(status(relay.viewer("9", "viewer").await).0, 503);
+	viewer.stop().await.unwrap();
+
+	// Two idle seconds (and a check interval) later the pull ends, here and at the origin.
+	let deadline = std::time::Instant::now() + Duration::from_secs(6);
+	let origin_viewers = || {
+		origin.engine.live_streams().iter().find(|s| s.stream.as_str() == "7").unwrap().viewers
+	};
+	while (!relay.engine.live_streams().is_empty() || origin_viewers() > 0)
+		&& std::time::Instant::now() < deadline
+	{
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	assert!(relay.engine.live_streams().is_empty(), "{:?}", relay.engine.live_streams());
+	assert_eq!(origin_viewers(), 0, "the origin still serves the relay");
+
+	// The place is free again: stream 9 can be relayed.
+	let nine = relay.viewer("9", "viewer").await.unwrap();
+	keeps_receiving(&nine, 20).await;
+}

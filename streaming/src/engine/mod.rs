@@ -6,13 +6,14 @@
 //! sends, the event channel) happens after the guard is dropped.
 
 mod keyframes;
+mod limits;
 mod peer;
 mod publisher;
 mod relay;
 mod viewer;
 
 use std::collections::{HashMap, HashSet};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -42,6 +43,8 @@ const EVENT_BUFFER: usize = 1024;
 /// RTP packets buffered per published track for viewers; a viewer further behind skips ahead
 /// to the next keyframe instead of slowing the others.
 const TRACK_BUFFER: usize = 1024;
+/// How long [`Engine::shutdown`] waits for sessions to be told and closed.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// The label of the viewer's payment data channel.
 pub const PAY_CHANNEL_LABEL: &str = "sutantra-pay";
 
@@ -128,6 +131,8 @@ pub struct SessionStats {
 	pub keyframes: u64,
 	/// Packets a slow viewer skipped to catch up with the live edge.
 	pub skipped_packets: u64,
+	/// Data channel messages of this viewer dropped for coming too fast or being too large.
+	pub dropped_messages: u64,
 	/// Round-trip time to the peer, from ICE and RTCP, in milliseconds.
 	pub rtt_ms: Option<f64>,
 	/// Packets lost: reported by the viewer's receiver reports, or counted on the publisher's
@@ -147,6 +152,7 @@ pub(crate) struct Counters {
 	frames: AtomicU64,
 	keyframes: AtomicU64,
 	skipped_packets: AtomicU64,
+	dropped_messages: AtomicU64,
 }
 
 impl Counters {
@@ -165,6 +171,10 @@ impl Counters {
 
 	pub(crate) fn skipped(&self, packets: u64) {
 		self.skipped_packets.fetch_add(packets, Ordering::Relaxed);
+	}
+
+	pub(crate) fn dropped_message(&self) {
+		self.dropped_messages.fetch_add(1, Ordering::Relaxed);
 	}
 }
 
@@ -252,6 +262,8 @@ pub(crate) struct SessionEntry {
 	pub(crate) forwards: Vec<viewer::Forward>,
 	/// For a relayed stream's publisher session: the upstream WHEP endpoint it pulls from.
 	pub(crate) relayed_from: Option<String>,
+	/// Where its offer came from, for the per-client limits (`None`: not over HTTP).
+	pub(crate) client: Option<limits::ClientAddress>,
 }
 
 impl SessionEntry {
@@ -268,6 +280,7 @@ impl SessionEntry {
 			cancel: CancellationToken::new(),
 			forwards: Vec::new(),
 			relayed_from: None,
+			client: None,
 		}
 	}
 }
@@ -320,7 +333,7 @@ pub(crate) async fn conclude(
 	let (peer, sdp, forwards) = match negotiated {
 		Ok(negotiated) => negotiated,
 		Err(error) => {
-			close_session(inner, session, LeaveReason::ConnectionLost).await;
+			close_session(inner, session, LeaveReason::ConnectionLost);
 			return Err(error);
 		},
 	};
@@ -336,6 +349,7 @@ pub(crate) async fn conclude(
 		let _ = peer.close().await;
 		return Err(Error::StreamNotLive(stream));
 	};
+	limits::reap_if_not_up(inner, session);
 	tracing::info!(target: LOG_TARGET, %stream, %session, ?role, "offer accepted");
 	Ok(Answer { session, sdp })
 }
@@ -451,7 +465,20 @@ impl Engine {
 		credentials: Credentials,
 		offer: String,
 	) -> Result<Answer> {
-		publisher::publish(&self.inner, stream, credentials, offer).await
+		self.publish_from(None, stream, credentials, offer).await
+	}
+
+	/// Accepts a publisher's WHIP offer for `stream` from a client at `remote`, which the
+	/// per-client limits count it against.
+	pub async fn publish_from(
+		&self,
+		remote: Option<IpAddr>,
+		stream: StreamId,
+		credentials: Credentials,
+		offer: String,
+	) -> Result<Answer> {
+		let client = remote.map(limits::ClientAddress::of);
+		publisher::publish(&self.inner, client, stream, credentials, offer).await
 	}
 
 	/// Accepts a viewer's WHEP offer for `stream`.
@@ -461,7 +488,20 @@ impl Engine {
 		credentials: Credentials,
 		offer: String,
 	) -> Result<Answer> {
-		viewer::watch(&self.inner, stream, credentials, offer).await
+		self.watch_from(None, stream, credentials, offer).await
+	}
+
+	/// Accepts a viewer's WHEP offer for `stream` from a client at `remote`, which the per-client
+	/// limits count it against.
+	pub async fn watch_from(
+		&self,
+		remote: Option<IpAddr>,
+		stream: StreamId,
+		credentials: Credentials,
+		offer: String,
+	) -> Result<Answer> {
+		let client = remote.map(limits::ClientAddress::of);
+		viewer::watch(&self.inner, client, stream, credentials, offer).await
 	}
 
 	/// Ends a session at its client's request (the DELETE of its resource). The role and
@@ -474,7 +514,7 @@ impl Engine {
 				return Err(Error::SessionMismatch(session));
 			}
 		}
-		close_session(&self.inner, session, LeaveReason::ClientLeft).await;
+		close_session(&self.inner, session, LeaveReason::ClientLeft);
 		Ok(())
 	}
 
@@ -538,7 +578,7 @@ impl Engine {
 				return Err(Error::SessionMismatch(session));
 			}
 		}
-		close_session(&self.inner, session, LeaveReason::Dropped(reason.to_owned())).await;
+		close_session(&self.inner, session, LeaveReason::Dropped(reason.to_owned()));
 		Ok(())
 	}
 
@@ -551,7 +591,7 @@ impl Engine {
 			.get(stream)
 			.map(|entry| entry.publisher)
 			.ok_or_else(|| Error::StreamNotLive(stream.clone()))?;
-		close_session(&self.inner, publisher, LeaveReason::StreamEnded(reason.to_owned())).await;
+		close_session(&self.inner, publisher, LeaveReason::StreamEnded(reason.to_owned()));
 		Ok(())
 	}
 
@@ -579,6 +619,7 @@ impl Engine {
 			frames: counters.frames.load(Ordering::Relaxed),
 			keyframes: counters.keyframes.load(Ordering::Relaxed),
 			skipped_packets: counters.skipped_packets.load(Ordering::Relaxed),
+			dropped_messages: counters.dropped_messages.load(Ordering::Relaxed),
 			..SessionStats::default()
 		};
 		if let Some(peer) = peer {
@@ -633,18 +674,22 @@ impl Engine {
 		self.inner.forwarding_latency.reset()
 	}
 
-	/// Ends every session and stops the HTTP server.
+	/// Ends every session and stops the HTTP server; waits (a few seconds at most) until viewers
+	/// have been told and connections closed.
 	pub async fn shutdown(&self) {
 		self.inner.shutdown.cancel();
 		let publishers: Vec<SessionId> =
 			self.inner.state().streams.values().map(|s| s.publisher).collect();
-		for publisher in publishers {
-			close_session(&self.inner, publisher, LeaveReason::Shutdown).await;
-		}
+		let mut ending: Vec<_> = publishers
+			.into_iter()
+			.filter_map(|publisher| close_session(&self.inner, publisher, LeaveReason::Shutdown))
+			.collect();
 		let rest: Vec<SessionId> = self.inner.state().sessions.keys().copied().collect();
-		for session in rest {
-			close_session(&self.inner, session, LeaveReason::Shutdown).await;
-		}
+		ending.extend(
+			rest.into_iter()
+				.filter_map(|session| close_session(&self.inner, session, LeaveReason::Shutdown)),
+		);
+		let _ = tokio::time::timeout(SHUTDOWN_GRACE, futures::future::join_all(ending)).await;
 	}
 }
 
@@ -655,13 +700,20 @@ struct Bye<'a> {
 	reason: &'a str,
 }
 
-/// Ends a session once, whoever asks first: removes it from the tables, stops its tasks,
-/// tells a viewer why on its data channel, closes the peer connection and reports it. A
-/// publisher's end ends its stream and every viewer of it.
-pub(crate) async fn close_session(inner: &Arc<Inner>, session: SessionId, reason: LeaveReason) {
-	let (entry, orphaned_viewers, stream_was_live) = {
+/// Ends a session once, whoever asks first. Before it returns, the session (and, for a
+/// publisher, its stream and every viewer of it) has left the tables and its tasks are stopped,
+/// so no more media flows. Telling viewers why on their data channels, closing the peer
+/// connections and reporting the end to the owner happen on a task of their own, which is
+/// returned: nobody who ends a session waits on a peer or on the event queue (the owner that
+/// drains that queue is often the one ending it).
+pub(crate) fn close_session(
+	inner: &Arc<Inner>,
+	session: SessionId,
+	reason: LeaveReason,
+) -> Option<tokio::task::JoinHandle<()>> {
+	let (entry, orphaned, stream_was_live) = {
 		let mut state = inner.state();
-		let Some(entry) = state.sessions.remove(&session) else { return };
+		let entry = state.sessions.remove(&session)?;
 		let mut orphaned = Vec::new();
 		let mut was_live = false;
 		match entry.role {
@@ -678,7 +730,11 @@ pub(crate) async fn close_session(inner: &Arc<Inner>, session: SessionId, reason
 				if owns_stream {
 					if let Some(stream) = state.streams.remove(&entry.stream) {
 						was_live = matches!(stream.phase, StreamPhase::Live { .. });
-						orphaned.extend(stream.viewers);
+						for viewer in stream.viewers {
+							if let Some(viewer_entry) = state.sessions.remove(&viewer) {
+								orphaned.push((viewer, viewer_entry));
+							}
+						}
 					}
 				}
 			},
@@ -686,37 +742,56 @@ pub(crate) async fn close_session(inner: &Arc<Inner>, session: SessionId, reason
 		(entry, orphaned, was_live)
 	};
 	entry.cancel.cancel();
+	for (_, viewer) in &orphaned {
+		viewer.cancel.cancel();
+	}
 	tracing::debug!(target: LOG_TARGET, %session, stream = %entry.stream, role = ?entry.role, %reason, "session ends");
+	let inner = inner.clone();
+	Some(tokio::spawn(async move {
+		match entry.role {
+			Role::Viewer => finish_viewer(&inner, session, entry, reason).await,
+			Role::Publisher => {
+				let viewer_reason = match &reason {
+					LeaveReason::StreamEnded(_) | LeaveReason::Shutdown => reason.clone(),
+					_ => LeaveReason::PublisherLeft,
+				};
+				let viewers = orphaned.into_iter().map(|(viewer, viewer_entry)| {
+					finish_viewer(&inner, viewer, viewer_entry, viewer_reason.clone())
+				});
+				futures::future::join_all(viewers).await;
+				close_peer(session, &entry).await;
+				if stream_was_live {
+					inner
+						.emit(EngineEvent::StreamEnded { stream: entry.stream.clone(), reason })
+						.await;
+				}
+			},
+		}
+	}))
+}
 
-	if entry.role == Role::Viewer && reason_is_told(&reason) {
+/// The end of a viewer that has left the tables: the reason on its data channel (unless it left
+/// itself), its connection closed, the owner told.
+async fn finish_viewer(
+	inner: &Arc<Inner>,
+	session: SessionId,
+	entry: SessionEntry,
+	reason: LeaveReason,
+) {
+	if reason_is_told(&reason) {
 		if let Some(channel) = &entry.data_channel {
 			say_goodbye(channel, &reason).await;
 		}
 	}
+	close_peer(session, &entry).await;
+	inner.emit(EngineEvent::ViewerLeft { stream: entry.stream.clone(), session, reason }).await;
+}
+
+async fn close_peer(session: SessionId, entry: &SessionEntry) {
 	if let Some(peer) = &entry.peer {
 		if let Err(error) = peer.close().await {
 			tracing::debug!(target: LOG_TARGET, %session, %error, "closing the peer connection");
 		}
-	}
-
-	match entry.role {
-		Role::Viewer => {
-			inner
-				.emit(EngineEvent::ViewerLeft { stream: entry.stream.clone(), session, reason })
-				.await;
-		},
-		Role::Publisher => {
-			let viewer_reason = match &reason {
-				LeaveReason::StreamEnded(_) | LeaveReason::Shutdown => reason.clone(),
-				_ => LeaveReason::PublisherLeft,
-			};
-			for viewer in orphaned_viewers {
-				Box::pin(close_session(inner, viewer, viewer_reason.clone())).await;
-			}
-			if stream_was_live {
-				inner.emit(EngineEvent::StreamEnded { stream: entry.stream.clone(), reason }).await;
-			}
-		},
 	}
 }
 

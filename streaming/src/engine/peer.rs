@@ -232,10 +232,7 @@ impl PeerConnectionEventHandler for SessionEvents {
 				tokio::spawn(async move { super::on_connected(&inner, session).await });
 			},
 			RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
-				tokio::spawn(async move {
-					super::close_session(&inner, session, crate::types::LeaveReason::ConnectionLost)
-						.await
-				});
+				super::close_session(&inner, session, crate::types::LeaveReason::ConnectionLost);
 			},
 			_ => {},
 		}

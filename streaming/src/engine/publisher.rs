@@ -11,6 +11,7 @@ use tokio_util::sync::CancellationToken;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use webrtc::peer_connection::PeerConnection;
 
+use super::limits::{check_room, ClientAddress};
 use super::peer::{answer, SessionEvents};
 use super::{
 	Answer, Counters, Inner, PublishedTrack, Relayed, SessionEntry, StreamEntry, StreamPhase,
@@ -30,10 +31,13 @@ const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
 
 pub(super) async fn publish(
 	inner: &Arc<Inner>,
+	client: Option<ClientAddress>,
 	stream: StreamId,
 	credentials: Credentials,
 	offer: String,
 ) -> Result<Answer> {
+	// The address's limits first: a flood of offers costs no access check.
+	check_room(inner, &inner.state(), client, None, 0)?;
 	let principal = inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?.principal;
 	let offer = parse_offer(offer)?;
 	let sent = offer.sent_kinds();
@@ -52,13 +56,14 @@ pub(super) async fn publish(
 		if state.streams.len() >= inner.config.max_streams as usize {
 			return Err(Error::TooManyStreams(inner.config.max_streams));
 		}
+		check_room(inner, &state, client, principal.as_deref(), 0)?;
 		state.streams.insert(
 			stream.clone(),
 			StreamEntry::starting(session, sent.len()),
 		);
-		state
-			.sessions
-			.insert(session, SessionEntry::new(stream.clone(), Role::Publisher, principal));
+		let mut entry = SessionEntry::new(stream.clone(), Role::Publisher, principal);
+		entry.client = client;
+		state.sessions.insert(session, entry);
 	}
 
 	let negotiated = negotiate(inner, session, offer, &sent).await;

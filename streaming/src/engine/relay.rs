@@ -84,6 +84,7 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 			if state.streams.len() >= inner.config.max_streams as usize {
 				return Err(Error::TooManyStreams(inner.config.max_streams));
 			}
+			super::limits::check_room(inner, &state, None, None, 0)?;
 			state.streams.insert(stream.clone(), StreamEntry::starting(session, 1));
 			let mut entry = SessionEntry::new(stream.clone(), Role::Publisher, None);
 			entry.relayed_from = Some(upstream.endpoint.clone());
@@ -127,11 +128,13 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 					let _ = signalling.delete(&resource, token.as_deref()).await;
 				}
 			});
-			tokio::spawn(follow_origin(inner.clone(), session, channel, cancel));
+			tokio::spawn(follow_origin(inner.clone(), session, channel, cancel.clone()));
+			tokio::spawn(release_when_idle(inner.clone(), session, stream.clone(), cancel));
+			super::limits::reap_if_not_up(inner, session);
 		},
 		Err(error) => {
 			tracing::info!(target: LOG_TARGET, %stream, upstream = %upstream.endpoint, %error, "relay failed");
-			super::close_session(inner, session, LeaveReason::ConnectionLost).await;
+			super::close_session(inner, session, LeaveReason::ConnectionLost);
 			return Err(Error::Upstream { stream: stream.clone(), reason: error.to_string() });
 		},
 	}
@@ -201,12 +204,43 @@ async fn follow_origin(
 		match event {
 			Some(DataChannelEvent::OnMessage(message)) => {
 				if let Some(reason) = crate::client::bye_reason(&message.data) {
-					super::close_session(&inner, session, LeaveReason::StreamEnded(reason)).await;
+					super::close_session(&inner, session, LeaveReason::StreamEnded(reason));
 					return;
 				}
 			},
 			Some(DataChannelEvent::OnClose) | None => return,
 			Some(_) => {},
+		}
+	}
+}
+
+/// Ends the relay of `stream` once nobody has watched it here for
+/// [`crate::StreamingConfig::relay_idle_timeout`]: its place among the relayed streams and the
+/// origin's seat are given back.
+async fn release_when_idle(
+	inner: Arc<Inner>,
+	session: SessionId,
+	stream: StreamId,
+	cancel: tokio_util::sync::CancellationToken,
+) {
+	let idle_timeout = inner.config.relay_idle_timeout;
+	let check_every = (idle_timeout / 4).max(Duration::from_millis(250));
+	let mut idle_since = Instant::now();
+	loop {
+		tokio::select! {
+			_ = cancel.cancelled() => return,
+			_ = tokio::time::sleep(check_every) => {},
+		}
+		let watched = match inner.state().streams.get(&stream) {
+			Some(entry) if entry.publisher == session => !entry.viewers.is_empty(),
+			_ => return,
+		};
+		if watched {
+			idle_since = Instant::now();
+		} else if idle_since.elapsed() >= idle_timeout {
+			tracing::info!(target: LOG_TARGET, %stream, "releasing a relayed stream nobody watches here");
+			super::close_session(&inner, session, LeaveReason::Idle);
+			return;
 		}
 	}
 }

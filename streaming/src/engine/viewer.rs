@@ -11,6 +11,7 @@ use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::peer_connection::PeerConnection;
 use webrtc::rtp_transceiver::RtpSender;
 
+use super::limits::{check_room, ClientAddress, MessageAllowance, Verdict};
 use super::peer::{answer, SessionEvents};
 use super::{
 	media_track, Answer, Counters, Inner, PublishedTrack, Relayed, SessionEntry, StreamPhase,
@@ -33,10 +34,13 @@ pub(crate) struct Forward {
 
 pub(super) async fn watch(
 	inner: &Arc<Inner>,
+	client: Option<ClientAddress>,
 	stream: StreamId,
 	credentials: Credentials,
 	offer: String,
 ) -> Result<Answer> {
+	// The address's limits first: a flood of offers costs no access check.
+	check_room(inner, &inner.state(), client, None, 0)?;
 	let admission = inner.policy.authorize_viewer(&stream, &credentials).await.allowed()?;
 	let offer = parse_offer(offer)?;
 	super::relay::ensure_live(inner, &stream).await?;
@@ -82,14 +86,23 @@ pub(super) async fn watch(
 				return Err(Error::CodecNotOffered(track.codec.mime_type.clone()));
 			}
 		}
-		entry.viewers.insert(session);
 		let tracks = entry.tracks.clone();
-		state.sessions.insert(session, SessionEntry::new(stream.clone(), Role::Viewer, principal));
+		entry.viewers.insert(session);
+		if let Err(refused) = check_room(inner, &state, client, principal.as_deref(), replaced.len())
+		{
+			if let Some(entry) = state.streams.get_mut(&stream) {
+				entry.viewers.remove(&session);
+			}
+			return Err(refused);
+		}
+		let mut entry = SessionEntry::new(stream.clone(), Role::Viewer, principal);
+		entry.client = client;
+		state.sessions.insert(session, entry);
 		(tracks, replaced)
 	};
 	for (old, _) in replaced {
 		let reason = "replaced: the same account joined this stream again (one seat per account)";
-		super::close_session(inner, old, crate::types::LeaveReason::Dropped(reason.into())).await;
+		super::close_session(inner, old, crate::types::LeaveReason::Dropped(reason.into()));
 	}
 
 	let negotiated = negotiate(inner, session, &stream, offer, tracks).await;
@@ -258,19 +271,22 @@ pub(super) async fn on_data_channel(
 ) {
 	let label = channel.label().await.unwrap_or_default();
 	if label != PAY_CHANNEL_LABEL {
-		tracing::debug!(target: LOG_TARGET, %session, %label, "ignoring a data channel that is not {PAY_CHANNEL_LABEL}");
+		// Closed rather than left unread: nothing it sends may pile up here.
+		tracing::debug!(target: LOG_TARGET, %session, %label, "closing a data channel that is not {PAY_CHANNEL_LABEL}");
+		let _ = channel.close().await;
 		return;
 	}
-	let (stream, cancel) = {
+	let (stream, cancel, counters) = {
 		let mut state = inner.state();
 		let Some(entry) = state.sessions.get_mut(&session) else { return };
-		if entry.role != Role::Viewer {
+		if entry.role != Role::Viewer || entry.data_channel.is_some() {
 			return;
 		}
 		entry.data_channel = Some(channel.clone());
-		(entry.stream.clone(), entry.cancel.clone())
+		(entry.stream.clone(), entry.cancel.clone(), entry.counters.clone())
 	};
 	inner.emit(EngineEvent::DataChannelOpen { stream: stream.clone(), session }).await;
+	let mut allowance = MessageAllowance::new(std::time::Instant::now());
 	loop {
 		let event = tokio::select! {
 			_ = cancel.cancelled() => return,
@@ -278,6 +294,24 @@ pub(super) async fn on_data_channel(
 		};
 		match event {
 			Some(DataChannelEvent::OnMessage(message)) => {
+				match allowance.admit(message.data.len(), std::time::Instant::now()) {
+					Verdict::Take => {},
+					Verdict::Drop => {
+						counters.dropped_message();
+						continue;
+					},
+					Verdict::Disconnect => {
+						counters.dropped_message();
+						tracing::info!(target: LOG_TARGET, %stream, %session, "viewer disconnected for flooding its data channel");
+						let reason = format!(
+							"flooding: more than {} messages a second, or messages over {} bytes, on the payment channel",
+							super::limits::DATA_MESSAGES_PER_SECOND,
+							super::limits::MAX_DATA_MESSAGE_BYTES,
+						);
+						super::close_session(inner, session, crate::types::LeaveReason::Dropped(reason));
+						return;
+					},
+				}
 				let data = message.data.freeze();
 				inner
 					.emit(EngineEvent::DataMessage { stream: stream.clone(), session, data })

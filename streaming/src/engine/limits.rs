@@ -1,0 +1,250 @@
+//! What one client may cost a node: sessions per source address and per account, sessions still
+//! connecting, the time a connection has to come up, and the messages a viewer may send on its
+//! data channel. Nothing a remote peer does can hold a shared resource (UDP ports, the event
+//! queue, the owner's attention) beyond these bounds.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::{Inner, State, StreamPhase, LOG_TARGET};
+use crate::error::{Error, Result};
+use crate::types::{LeaveReason, Role, SessionId};
+
+/// The largest message a viewer may send on its data channel (a voucher message is about
+/// 500 bytes).
+pub(crate) const MAX_DATA_MESSAGE_BYTES: usize = 4096;
+/// Data channel messages a viewer may send per second, sustained (an honest client sends one
+/// voucher every few seconds).
+pub(crate) const DATA_MESSAGES_PER_SECOND: f64 = 10.0;
+/// ... and in a burst.
+pub(crate) const DATA_MESSAGE_BURST: f64 = 20.0;
+/// A viewer whose messages are dropped this many times within [`FLOOD_WINDOW`] (too many, or
+/// too large) is flooding, and is disconnected.
+pub(crate) const FLOOD_STRIKES: u32 = 100;
+/// See [`FLOOD_STRIKES`].
+pub(crate) const FLOOD_WINDOW: Duration = Duration::from_secs(10);
+
+/// Who a limit counts against: a source address (IPv6 by its /64, the block one host gets) or an
+/// admitted account.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ClientAddress(IpAddr);
+
+impl ClientAddress {
+	pub(crate) fn of(ip: IpAddr) -> Self {
+		match ip {
+			IpAddr::V4(_) => Self(ip),
+			IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+				Some(v4) => Self(IpAddr::V4(v4)),
+				None => {
+					let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+					Self(IpAddr::V6(prefix.into()))
+				},
+			},
+		}
+	}
+}
+
+impl std::fmt::Display for ClientAddress {
+	fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+		match self.0 {
+			IpAddr::V4(ip) => write!(f, "address {ip}"),
+			IpAddr::V6(ip) => write!(f, "network {ip}/64"),
+		}
+	}
+}
+
+/// Whether a session is up: a viewer's connection is, a publisher's media arrived.
+pub(crate) fn is_up(state: &State, entry: &super::SessionEntry) -> bool {
+	match entry.role {
+		Role::Viewer => entry.connected,
+		Role::Publisher => state.streams.get(&entry.stream).is_some_and(|stream| {
+			matches!(stream.phase, StreamPhase::Live { .. })
+		}),
+	}
+}
+
+/// Whether the node may open one more session for `client` and `account` (the account's own
+/// sessions being `replacing` fewer, when its new session replaces them). The answer says which
+/// limit was reached and when to retry.
+pub(crate) fn check_room(
+	inner: &Inner,
+	state: &State,
+	client: Option<ClientAddress>,
+	account: Option<&str>,
+	replacing: usize,
+) -> Result<()> {
+	let config = &inner.config;
+	let retry_after = config.handshake_timeout.as_secs().max(1) as u32;
+	let (mut pending, mut client_open, mut client_pending, mut account_open, mut account_pending) =
+		(0u32, 0u32, 0u32, 0u32, 0u32);
+	for entry in state.sessions.values() {
+		let up = is_up(state, entry);
+		pending += u32::from(!up);
+		if client.is_some() && entry.client == client {
+			client_open += 1;
+			client_pending += u32::from(!up);
+		}
+		if account.is_some() && entry.principal.as_deref() == account {
+			account_open += 1;
+			account_pending += u32::from(!up);
+		}
+	}
+	let account_open = account_open.saturating_sub(replacing as u32);
+	if pending >= config.max_pending_sessions {
+		return Err(Error::Busy { pending, retry_after });
+	}
+	let too_many = |who: String, max: u32, connecting: bool| {
+		Err(Error::TooManySessions { who, max, connecting, retry_after })
+	};
+	if let Some(client) = client {
+		if client_pending >= config.max_pending_per_client {
+			return too_many(client.to_string(), config.max_pending_per_client, true);
+		}
+		if client_open >= config.max_sessions_per_client {
+			return too_many(client.to_string(), config.max_sessions_per_client, false);
+		}
+	}
+	if let Some(account) = account {
+		if account_pending >= config.max_pending_per_client {
+			return too_many(format!("account {account}"), config.max_pending_per_client, true);
+		}
+		if account_open >= config.max_sessions_per_client {
+			return too_many(format!("account {account}"), config.max_sessions_per_client, false);
+		}
+	}
+	Ok(())
+}
+
+/// Ends `session` if it is not up [`crate::StreamingConfig::handshake_timeout`] from now: a
+/// connection that never completes ICE and DTLS, or a publisher (a relay's pull too) whose media
+/// never arrives, gives its port and its place back.
+pub(crate) fn reap_if_not_up(inner: &Arc<Inner>, session: SessionId) {
+	let Some(cancel) = inner.state().sessions.get(&session).map(|entry| entry.cancel.clone())
+	else {
+		return;
+	};
+	let inner = inner.clone();
+	tokio::spawn(async move {
+		tokio::select! {
+			_ = cancel.cancelled() => return,
+			_ = tokio::time::sleep(inner.config.handshake_timeout) => {},
+		}
+		let up = {
+			let state = inner.state();
+			match state.sessions.get(&session) {
+				Some(entry) => is_up(&state, entry),
+				None => return,
+			}
+		};
+		if !up {
+			tracing::debug!(target: LOG_TARGET, %session, "not up in time: reaped");
+			super::close_session(
+				&inner,
+				session,
+				LeaveReason::HandshakeTimedOut(inner.config.handshake_timeout.as_secs()),
+			);
+		}
+	});
+}
+
+/// What to do with a data channel message.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+	/// Take it.
+	Take,
+	/// Drop it: too large, or too soon after the others.
+	Drop,
+	/// Drop it and disconnect its sender: it keeps flooding.
+	Disconnect,
+}
+
+/// A viewer's allowance of data channel messages: a token bucket of [`DATA_MESSAGE_BURST`]
+/// refilled at [`DATA_MESSAGES_PER_SECOND`], and the strikes it earned for dropped messages.
+pub(crate) struct MessageAllowance {
+	tokens: f64,
+	refilled: Instant,
+	strikes: u32,
+	window: Instant,
+}
+
+impl MessageAllowance {
+	pub(crate) fn new(now: Instant) -> Self {
+		Self { tokens: DATA_MESSAGE_BURST, refilled: now, strikes: 0, window: now }
+	}
+
+	/// The verdict on a message of `len` bytes arriving at `now`.
+	pub(crate) fn admit(&mut self, len: usize, now: Instant) -> Verdict {
+		let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+		self.tokens = (self.tokens + elapsed * DATA_MESSAGES_PER_SECOND).min(DATA_MESSAGE_BURST);
+		self.refilled = now;
+		if now.saturating_duration_since(self.window) >= FLOOD_WINDOW {
+			self.window = now;
+			self.strikes = 0;
+		}
+		if len <= MAX_DATA_MESSAGE_BYTES && self.tokens >= 1.0 {
+			self.tokens -= 1.0;
+			return Verdict::Take;
+		}
+		self.strikes += 1;
+		if self.strikes >= FLOOD_STRIKES {
+			Verdict::Disconnect
+		} else {
+			Verdict::Drop
+		}
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	#[test]
+	fn an_honest_payer_is_never_limited() {
+		let start = Instant::now();
+		let mut allowance = MessageAllowance::new(start);
+		// A voucher every 2 s for an hour, and a burst of 20 messages at the start.
+		for _ in 0..20 {
+			assert_eq!(allowance.admit(600, start), Verdict::Take);
+		}
+		for second in (2..3600).step_by(2) {
+			let now = start + Duration::from_secs(second);
+			assert_eq!(allowance.admit(600, now), Verdict::Take);
+		}
+	}
+
+	#[test]
+	fn a_flood_is_dropped_then_disconnected() {
+		let start = Instant::now();
+		let mut allowance = MessageAllowance::new(start);
+		let verdicts: Vec<_> = (0..200).map(|_| allowance.admit(100, start)).collect();
+		assert!(verdicts[..20].iter().all(|v| *v == Verdict::Take));
+		assert!(verdicts[20..119].iter().all(|v| *v == Verdict::Drop));
+		assert_eq!(verdicts[119], Verdict::Disconnect);
+	}
+
+	#[test]
+	fn oversized_messages_are_dropped_and_strikes_expire() {
+		let start = Instant::now();
+		let mut allowance = MessageAllowance::new(start);
+		for _ in 0..FLOOD_STRIKES - 1 {
+			assert_eq!(allowance.admit(MAX_DATA_MESSAGE_BYTES + 1, start), Verdict::Drop);
+		}
+		// A window later the strikes are forgiven; a message of the largest size passes.
+		let later = start + FLOOD_WINDOW;
+		assert_eq!(allowance.admit(MAX_DATA_MESSAGE_BYTES, later), Verdict::Take);
+		assert_eq!(allowance.admit(MAX_DATA_MESSAGE_BYTES + 1, later), Verdict::Drop);
+	}
+
+	#[test]
+	fn ipv6_clients_count_by_their_64_bit_prefix() {
+		let a = ClientAddress::of("2001:db8:1:2:aaaa::1".parse().unwrap());
+		let b = ClientAddress::of("2001:db8:1:2:bbbb::9".parse().unwrap());
+		let c = ClientAddress::of("2001:db8:1:3::1".parse().unwrap());
+		assert_eq!(a, b);
+		assert_ne!(a, c);
+		assert_eq!(a.to_string(), "network 2001:db8:1:2::/64");
+		let mapped = ClientAddress::of("::ffff:192.0.2.7".parse().unwrap());
+		assert_eq!(mapped, ClientAddress::of("192.0.2.7".parse().unwrap()));
+	}
+}

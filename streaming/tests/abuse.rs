@@ -1,0 +1,215 @@
+//! The engine under abuse, over real HTTP and real WebRTC on loopback: half-open offers, offers
+//! beyond a client's share, a data channel flood. Each attack must fail while an honest viewer,
+//! connected before it started, keeps receiving frames.
+//!
+//! The attackers speak from other loopback addresses (127.0.0.2 and up, all on `lo`), so the
+//! engine sees them as other clients than the honest viewer at 127.0.0.1.
+
+mod common;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{keeps_receiving, TestEngine};
+use sutantra_streaming::{AllowAll, EngineEvent, LeaveReason, Role, StreamingConfig};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A WHEP offer that asks for VP8 and whose ICE never completes: nobody answers connectivity
+/// checks for it. Each one the node accepts holds a session and a UDP port until it is reaped.
+const HALF_OPEN_OFFER: &str = "v=0\r\n\
+o=- 4611731400430051336 2 IN IP4 127.0.0.1\r\n\
+s=-\r\n\
+t=0 0\r\n\
+a=group:BUNDLE 0\r\n\
+m=video 9 UDP/TLS/RTP/SAVPF 96\r\n\
+c=IN IP4 0.0.0.0\r\n\
+a=ice-ufrag:hOpN\r\n\
+a=ice-pwd:4ZcD6yXNxNVyzu5JhlEM2dEQ\r\n\
+a=fingerprint:sha-256 3B:25:7D:53:E9:E7:3C:07:9E:14:5C:26:B1:49:B5:C9:2B:11:6E:38:7A:A6:28:DE:8F:38:2D:63:0C:8D:27:DC\r\n\
+a=setup:actpass\r\n\
+a=mid:0\r\n\
+a=recvonly\r\n\
+a=rtcp-mux\r\n\
+a=rtpmap:96 VP8/90000\r\n";
+
+/// An HTTP answer, as the attacker reads it.
+struct Reply {
+	status: u16,
+	retry_after: Option<u32>,
+	body: String,
+}
+
+/// POSTs `body` to `path` on `server` from the local address `source`.
+async fn post_from(source: Ipv4Addr, server: SocketAddr, path: &str, body: &str) -> Reply {
+	let socket = tokio::net::TcpSocket::new_v4().unwrap();
+	socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).unwrap();
+	let mut stream = socket.connect(server).await.unwrap();
+	let request = format!(
+		"POST {path} HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/sdp\r\n\
+		 Authorization: Bearer viewer\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+		body.len()
+	);
+	stream.write_all(request.as_bytes()).await.unwrap();
+	let mut answer = Vec::new();
+	stream.read_to_end(&mut answer).await.unwrap();
+	let answer = String::from_utf8_lossy(&answer).into_owned();
+	let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+	let status = head.split_whitespace().nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+	let retry_after = head
+		.lines()
+		.find_map(|line| line.to_ascii_lowercase().strip_prefix("retry-after:").map(str::to_owned))
+		.and_then(|value| value.trim().parse().ok());
+	Reply { status, retry_after, body: body.to_owned() }
+}
+
+fn address(last: u8) -> Ipv4Addr {
+	Ipv4Addr::new(127, 0, 0, last)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn half_open_offers_are_bounded_per_client_and_node_and_reaped() {
+	let config = StreamingConfig {
+		max_pending_per_client: 4,
+		max_sessions_per_client: 6,
+		max_pending_sessions: 20,
+		handshake_timeout: Duration::from_secs(3),
+		..StreamingConfig::loopback()
+	};
+	let node = TestEngine::start(config, Arc::new(AllowAll)).await;
+	let server = node.engine.http_addr().unwrap();
+	let _publisher = node.publish("7", "creator").await;
+	let honest = node.viewer("7", "viewer").await.unwrap();
+	keeps_receiving(&honest, 10).await;
+
+	// One client: four offers are answered, the fifth is refused with 429 and a Retry-After.
+	for _ in 0..4 {
+		let reply = post_from(address(2), server, "/whep/7", HALF_OPEN_OFFER).await;
+		assert_eq!(reply.status, 201, "{}", reply.body);
+	}
+	let refused = post_from(address(2), server, "/whep/7", HALF_OPEN_OFFER).await;
+	assert_eq!(refused.status, 429, "{}", refused.body);
+	assert_eq!(refused.retry_after, Some(3));
+	assert!(refused.body.contains("address 127.0.0.2") && refused.body.contains("still connecting"));
+
+	// Many clients: the node as a whole holds at most 20 half-open sessions, then says 503.
+	let mut statuses = Vec::new();
+	for last in 3..12 {
+		for _ in 0..4 {
+			statuses.push(post_from(address(last), server, "/whep/7", HALF_OPEN_OFFER).await.status);
+		}
+	}
+	let accepted = statuses.iter().filter(|status| **status == 201).count();
+	let busy = statuses.iter().filter(|status| **status == 503).count();
+	assert_eq!(accepted, 16, "{statuses:?}");
+	assert_eq!(busy, statuses.len() - 16, "{statuses:?}");
+	let pending = node.engine.sessions().iter().filter(|s| !s.connected).count();
+	assert_eq!(pending, 20);
+
+	// The honest viewer noticed nothing.
+	keeps_receiving(&honest, 30).await;
+
+	// Within the handshake timeout (and a little) every half-open session is gone and its port
+	// given back; a new viewer gets in.
+	let deadline = Instant::now() + Duration::from_secs(8);
+	while node.engine.sessions().len() > 2 && Instant::now() < deadline {
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	let sessions = node.engine.sessions();
+	assert_eq!(sessions.len(), 2, "{sessions:#?}");
+	let reaped = node
+		.events
+		.all()
+		.iter()
+		.filter(|event| {
+			matches!(
+				event,
+				EngineEvent::ViewerLeft { reason: LeaveReason::HandshakeTimedOut(3), .. }
+			)
+		})
+		.count();
+	assert_eq!(reaped, 20);
+	let late = node.viewer("7", "viewer").await.unwrap();
+	keeps_receiving(&late, 10).await;
+	keeps_receiving(&honest, 10).await;
+	// The client that was refused may offer again.
+	let again = post_from(address(2), server, "/whep/7", HALF_OPEN_OFFER).await;
+	assert_eq!(again.status, 201, "{}", again.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_client_holds_at_most_its_share_of_sessions() {
+	let config = StreamingConfig { max_sessions_per_client: 2, ..StreamingConfig::loopback() };
+	let node = TestEngine::start(config, Arc::new(AllowAll)).await;
+	let _publisher = node.publish("8", "creator").await;
+	// The publisher holds one of 127.0.0.1's two; one viewer fits, the next is refused.
+	let viewer = node.viewer("8", "viewer").await.unwrap();
+	keeps_receiving(&viewer, 10).await;
+	let refused = node.viewer("8", "viewer").await.err().expect("refused").to_string();
+	assert!(refused.contains("429") && refused.contains("sessions open"), "{refused}");
+	keeps_receiving(&viewer, 10).await;
+	// Leaving gives the place back.
+	viewer.stop().await.unwrap();
+	let deadline = Instant::now() + Duration::from_secs(5);
+	while node.engine.sessions().len() > 1 && Instant::now() < deadline {
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	}
+	let next = node.viewer("8", "viewer").await.unwrap();
+	keeps_receiving(&next, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_viewer_flooding_its_data_channel_is_cut_off_and_the_others_are_heard() {
+	let node = TestEngine::loopback(Arc::new(AllowAll)).await;
+	let _publisher = node.publish("9", "creator").await;
+	let honest = node.viewer("9", "viewer").await.unwrap();
+	let flooder = node.viewer("9", "viewer").await.unwrap();
+	keeps_receiving(&honest, 10).await;
+	let flooder_session = flooder.resource().rsplit('/').next().unwrap().to_owned();
+
+	// 100,000 messages as fast as the flooder can send them, and oversized ones among them.
+	let started = Instant::now();
+	let mut sent = 0u32;
+	let big = vec![b'x'; 8 * 1024];
+	for i in 0..100_000u32 {
+		let message: &[u8] = if i % 100 == 0 { &big } else { br#"{"type":"voucher"}"# };
+		if flooder.send(message).await.is_err() || flooder.ended_reason().is_some() {
+			break;
+		}
+		sent += 1;
+	}
+	let reason = flooder.wait_ended(Duration::from_secs(10)).await;
+	let reason = reason.expect("the flooder is disconnected");
+	assert!(reason.contains("flooding"), "{reason}");
+	println!(
+		"flood: {sent} messages sent in {:.2} s before the node cut the flooder off",
+		started.elapsed().as_secs_f64()
+	);
+
+	// The owner heard at most the flooder's allowance (a burst of 20), not the flood.
+	let heard = |session: &str| {
+		node.events
+			.all()
+			.iter()
+			.filter(|event| {
+				matches!(event, EngineEvent::DataMessage { session: s, .. } if s.to_string() == session)
+			})
+			.count()
+	};
+	assert!(heard(&flooder_session) <= 25, "{} messages of the flood reached the owner", heard(&flooder_session));
+
+	// The honest viewer still plays, and its messages still reach the owner.
+	keeps_receiving(&honest, 30).await;
+	let honest_session = honest.resource().rsplit('/').next().unwrap().to_owned();
+	honest.send(br#"{"type":"voucher","n":1}"#).await.unwrap();
+	let deadline = Instant::now() + Duration::from_secs(5);
+	while heard(&honest_session) == 0 && Instant::now() < deadline {
+		tokio::time::sleep(Duration::from_millis(50)).await;
+	}
+	assert_eq!(heard(&honest_session), 1);
+	assert!(node
+		.engine
+		.sessions()
+		.iter()
+		.all(|session| session.role == Role::Publisher || session.session.to_string() == honest_session));
+}
