@@ -137,6 +137,11 @@ pub struct StreamingArgs {
 	#[arg(long, value_name = "COUNT", default_value_t = 256)]
 	pub max_pending_sessions: u32,
 
+	/// Offers and payments one client (a source address) may send per second over HTTP,
+	/// sustained (twice as many in a burst); more are refused with 429 and `Retry-After`.
+	#[arg(long, value_name = "COUNT", default_value_t = 10)]
+	pub requests_per_second_per_client: u32,
+
 	/// Seconds a session's connection (a publisher's media) has to come up before it is ended.
 	#[arg(long, value_name = "SECONDS", default_value_t = 10)]
 	pub handshake_timeout: u64,
@@ -190,6 +195,7 @@ impl StreamingArgs {
 			max_sessions_per_client: self.max_sessions_per_client,
 			max_pending_per_client: self.max_pending_per_client,
 			max_pending_sessions: self.max_pending_sessions,
+			requests_per_second_per_client: self.requests_per_second_per_client,
 			handshake_timeout: Duration::from_secs(self.handshake_timeout),
 			relay_idle_timeout: Duration::from_secs(self.relay_idle_timeout),
 			node_info: Default::default(),

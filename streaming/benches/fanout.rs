@@ -109,6 +109,7 @@ async fn run(counts: Vec<usize>) {
 		max_sessions_per_client: 4000,
 		max_pending_per_client: 4000,
 		max_pending_sessions: 4000,
+		requests_per_second_per_client: 4000,
 		..StreamingConfig::loopback()
 	};
 	let (engine, mut events) =

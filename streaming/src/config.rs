@@ -49,6 +49,9 @@ pub struct StreamingConfig {
 	/// How many sessions may be connecting at once on the whole node; refused with 503 and
 	/// `Retry-After` beyond it, so half-open offers cannot take every UDP port.
 	pub max_pending_sessions: u32,
+	/// Requests that cost the node work (offers, payments) one client (a source address) may make
+	/// per second, sustained; twice as many in a burst. Beyond, 429 with `Retry-After`.
+	pub requests_per_second_per_client: u32,
 	/// A session whose connection is not up this long after its offer was answered (a
 	/// publisher's, or a relay pull's, whose media has not arrived) is ended.
 	pub handshake_timeout: std::time::Duration,
@@ -92,6 +95,7 @@ impl Default for StreamingConfig {
 			max_sessions_per_client: 32,
 			max_pending_per_client: 8,
 			max_pending_sessions: 256,
+			requests_per_second_per_client: 10,
 			handshake_timeout: std::time::Duration::from_secs(10),
 			relay_idle_timeout: std::time::Duration::from_secs(30),
 			node_info: Default::default(),
@@ -154,9 +158,10 @@ impl StreamingConfig {
 			("max_sessions_per_client", self.max_sessions_per_client),
 			("max_pending_per_client", self.max_pending_per_client),
 			("max_pending_sessions", self.max_pending_sessions),
+			("requests_per_second_per_client", self.requests_per_second_per_client),
 		] {
 			if value == 0 {
-				return invalid(setting, "must be at least 1 (0 would refuse every session)".into());
+				return invalid(setting, "must be at least 1 (0 would refuse every client)".into());
 			}
 		}
 		for (setting, value) in [
@@ -268,6 +273,7 @@ mod tests {
 			("max_sessions_per_client", Box::new(|c| c.max_sessions_per_client = 0)),
 			("max_pending_per_client", Box::new(|c| c.max_pending_per_client = 0)),
 			("max_pending_sessions", Box::new(|c| c.max_pending_sessions = 0)),
+			("requests_per_second_per_client", Box::new(|c| c.requests_per_second_per_client = 0)),
 			("handshake_timeout", Box::new(|c| c.handshake_timeout = Default::default())),
 			("relay_idle_timeout", Box::new(|c| c.relay_idle_timeout = std::time::Duration::from_secs(3600))),
 			("public_ip", Box::new(|c| c.public_ip = Some("127.0.0.1".parse().unwrap()))),

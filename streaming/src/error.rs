@@ -86,6 +86,14 @@ pub enum Error {
 		/// Seconds after which a retry may succeed.
 		retry_after: u32,
 	},
+	/// A client sends requests faster than the node serves one client.
+	#[error("{who} sends more than {per_second} requests a second; slow down")]
+	TooManyRequests {
+		/// `address 192.0.2.7` or `network 2001:db8::/64`.
+		who: String,
+		/// The sustained rate allowed.
+		per_second: u32,
+	},
 	/// The node has as many sessions still connecting as it allows.
 	#[error("this node has {pending} sessions still connecting; retry in {retry_after} s or use another node")]
 	Busy {
@@ -154,7 +162,7 @@ impl Error {
 			| Error::NoFreePort(_) => 503,
 			Error::Upstream { .. } => 502,
 			Error::NoDataChannel(_) => 409,
-			Error::TooManySessions { .. } => 429,
+			Error::TooManySessions { .. } | Error::TooManyRequests { .. } => 429,
 			Error::Busy { .. } => 503,
 			Error::Config(_)
 			| Error::Listen { .. }
@@ -173,6 +181,7 @@ impl Error {
 			Error::TooManySessions { retry_after, .. } | Error::Busy { retry_after, .. } => {
 				Some(*retry_after)
 			},
+			Error::TooManyRequests { .. } => Some(1),
 			_ if self.http_status() == 503 => Some(1),
 			_ => None,
 		}

@@ -200,6 +200,9 @@ async fn offer_exchange(
 	headers: HeaderMap,
 	body: Result<Bytes, BytesRejection>,
 ) -> Response {
+	if let Err(error) = engine.admit_request(remote) {
+		return refuse(&error);
+	}
 	let stream: StreamId = match stream.parse() {
 		Ok(stream) => stream,
 		Err(error) => return refuse(&error),
@@ -287,10 +290,17 @@ async fn get_health(State(engine): State<Engine>) -> Response {
 	Json(json!({ "status": "ok", "live_streams": streams, "sessions": sessions })).into_response()
 }
 
-async fn post_pay(State(engine): State<Engine>, body: Result<Bytes, BytesRejection>) -> Response {
+async fn post_pay(
+	State(engine): State<Engine>,
+	remote: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+	body: Result<Bytes, BytesRejection>,
+) -> Response {
 	let Some(desk) = engine.inner.payments.get().cloned() else {
 		return plain(StatusCode::NOT_FOUND, "this node takes no payments");
 	};
+	if let Err(error) = engine.admit_request(remote.map(|Extension(ConnectInfo(a))| a.ip())) {
+		return refuse(&error);
+	}
 	let Ok(body) = body else {
 		return plain(StatusCode::PAYLOAD_TOO_LARGE, "a payment message is a few hundred bytes");
 	};

@@ -213,3 +213,33 @@ async fn a_viewer_flooding_its_data_channel_is_cut_off_and_the_others_are_heard(
 		.iter()
 		.all(|session| session.role == Role::Publisher || session.session.to_string() == honest_session));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_client_sending_requests_too_fast_is_slowed_down_and_no_one_else() {
+	let config = StreamingConfig { requests_per_second_per_client: 5, ..StreamingConfig::loopback() };
+	let node = TestEngine::start(config, Arc::new(AllowAll)).await;
+	let server = node.engine.http_addr().unwrap();
+	let _publisher = node.publish("5", "creator").await;
+
+	// Sixty bad offers at once from one address: a burst of ten is read (and refused as bad
+	// SDP), the rest are refused unread with 429.
+	let mut statuses = Vec::new();
+	for _ in 0..60 {
+		let reply = post_from(address(30), server, "/whep/5", "hello").await;
+		if reply.status == 429 {
+			assert_eq!(reply.retry_after, Some(1));
+			assert!(reply.body.contains("address 127.0.0.30"), "{}", reply.body);
+		}
+		statuses.push(reply.status);
+	}
+	let read = statuses.iter().filter(|status| **status == 400).count();
+	let slowed = statuses.iter().filter(|status| **status == 429).count();
+	assert!((10..=12).contains(&read), "{statuses:?}");
+	assert_eq!(read + slowed, 60, "{statuses:?}");
+
+	// Another client is served at once, and the slowed one again after a pause.
+	let viewer = node.viewer("5", "viewer").await.unwrap();
+	keeps_receiving(&viewer, 10).await;
+	tokio::time::sleep(Duration::from_millis(400)).await;
+	assert_eq!(post_from(address(30), server, "/whep/5", "hello").await.status, 400);
+}

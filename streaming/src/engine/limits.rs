@@ -159,31 +159,68 @@ pub(crate) enum Verdict {
 	Disconnect,
 }
 
-/// A viewer's allowance of data channel messages: a token bucket of [`DATA_MESSAGE_BURST`]
-/// refilled at [`DATA_MESSAGES_PER_SECOND`], and the strikes it earned for dropped messages.
-pub(crate) struct MessageAllowance {
+/// A token bucket: `burst` tokens, refilled at `rate` a second.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TokenBucket {
 	tokens: f64,
 	refilled: Instant,
+	rate: f64,
+	burst: f64,
+}
+
+impl TokenBucket {
+	pub(crate) fn full(rate: f64, burst: f64, now: Instant) -> Self {
+		Self { tokens: burst, refilled: now, rate, burst }
+	}
+
+	/// Takes a token if there is one.
+	pub(crate) fn take(&mut self, now: Instant) -> bool {
+		self.refill(now);
+		if self.tokens >= 1.0 {
+			self.tokens -= 1.0;
+			true
+		} else {
+			false
+		}
+	}
+
+	/// Whether the bucket is full again (its owner has been quiet).
+	fn is_full(&mut self, now: Instant) -> bool {
+		self.refill(now);
+		self.tokens >= self.burst
+	}
+
+	fn refill(&mut self, now: Instant) {
+		let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
+		self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+		self.refilled = now;
+	}
+}
+
+/// A viewer's allowance of data channel messages: a [`TokenBucket`] of [`DATA_MESSAGE_BURST`]
+/// refilled at [`DATA_MESSAGES_PER_SECOND`], and the strikes it earned for dropped messages.
+pub(crate) struct MessageAllowance {
+	bucket: TokenBucket,
 	strikes: u32,
 	window: Instant,
 }
 
 impl MessageAllowance {
 	pub(crate) fn new(now: Instant) -> Self {
-		Self { tokens: DATA_MESSAGE_BURST, refilled: now, strikes: 0, window: now }
+		Self {
+			bucket: TokenBucket::full(DATA_MESSAGES_PER_SECOND, DATA_MESSAGE_BURST, now),
+			strikes: 0,
+			window: now,
+		}
 	}
 
 	/// The verdict on a message of `len` bytes arriving at `now`.
 	pub(crate) fn admit(&mut self, len: usize, now: Instant) -> Verdict {
-		let elapsed = now.saturating_duration_since(self.refilled).as_secs_f64();
-		self.tokens = (self.tokens + elapsed * DATA_MESSAGES_PER_SECOND).min(DATA_MESSAGE_BURST);
-		self.refilled = now;
 		if now.saturating_duration_since(self.window) >= FLOOD_WINDOW {
 			self.window = now;
 			self.strikes = 0;
 		}
-		if len <= MAX_DATA_MESSAGE_BYTES && self.tokens >= 1.0 {
-			self.tokens -= 1.0;
+		if len <= MAX_DATA_MESSAGE_BYTES && self.bucket.take(now) {
 			return Verdict::Take;
 		}
 		self.strikes += 1;
@@ -191,6 +228,43 @@ impl MessageAllowance {
 			Verdict::Disconnect
 		} else {
 			Verdict::Drop
+		}
+	}
+}
+
+/// Clients the request limiter remembers at most; beyond, quiet ones are forgotten first, and
+/// if none is quiet the request is refused (the node is under a spread-out flood).
+const MAX_TRACKED_CLIENTS: usize = 65_536;
+
+/// Each client's allowance of requests that cost the node work (offers and payments): a
+/// [`TokenBucket`] per source address, of twice
+/// [`crate::StreamingConfig::requests_per_second_per_client`].
+pub(crate) struct RequestRates {
+	rate: f64,
+	clients: std::sync::Mutex<std::collections::HashMap<ClientAddress, TokenBucket>>,
+}
+
+impl RequestRates {
+	pub(crate) fn new(per_second: u32) -> Self {
+		Self { rate: f64::from(per_second), clients: Default::default() }
+	}
+
+	/// `Ok` if `client` may make a request now; the refusal says when to retry otherwise.
+	pub(crate) fn admit(&self, client: ClientAddress, now: Instant) -> Result<()> {
+		let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		if clients.len() >= MAX_TRACKED_CLIENTS && !clients.contains_key(&client) {
+			clients.retain(|_, bucket| !bucket.is_full(now));
+			if clients.len() >= MAX_TRACKED_CLIENTS {
+				return Err(Error::Busy { pending: clients.len() as u32, retry_after: 1 });
+			}
+		}
+		let bucket = clients
+			.entry(client)
+			.or_insert_with(|| TokenBucket::full(self.rate, self.rate * 2.0, now));
+		if bucket.take(now) {
+			Ok(())
+		} else {
+			Err(Error::TooManyRequests { who: client.to_string(), per_second: self.rate as u32 })
 		}
 	}
 }
@@ -234,6 +308,25 @@ mod tests {
 		let later = start + FLOOD_WINDOW;
 		assert_eq!(allowance.admit(MAX_DATA_MESSAGE_BYTES, later), Verdict::Take);
 		assert_eq!(allowance.admit(MAX_DATA_MESSAGE_BYTES + 1, later), Verdict::Drop);
+	}
+
+	#[test]
+	fn requests_are_limited_per_client() {
+		let rates = RequestRates::new(5);
+		let start = Instant::now();
+		let (a, b) = (
+			ClientAddress::of("192.0.2.1".parse().unwrap()),
+			ClientAddress::of("192.0.2.2".parse().unwrap()),
+		);
+		for _ in 0..10 {
+			rates.admit(a, start).unwrap();
+		}
+		let refused = rates.admit(a, start).unwrap_err();
+		assert_eq!(refused.http_status(), 429);
+		assert_eq!(refused.retry_after(), Some(1));
+		// Another client is not affected; the first may go on a fifth of a second later.
+		rates.admit(b, start).unwrap();
+		rates.admit(a, start + Duration::from_millis(200)).unwrap();
 	}
 
 	#[test]

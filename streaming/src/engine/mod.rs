@@ -307,6 +307,8 @@ pub(crate) struct Inner {
 	pub(crate) payments: OnceLock<Arc<dyn crate::policy::PaymentDesk>>,
 	/// Streams live elsewhere on the network, as the owner last discovered them.
 	directory: Mutex<Vec<DirectoryEntry>>,
+	/// Each client's allowance of offers and payments over HTTP.
+	requests: limits::RequestRates,
 }
 
 impl Inner {
@@ -390,6 +392,7 @@ impl Engine {
 		config.validate()?;
 		let (events, receiver) = mpsc::channel(EVENT_BUFFER);
 		let peers = PeerFactory::new(&config);
+		let requests = limits::RequestRates::new(config.requests_per_second_per_client);
 		let inner = Inner {
 			config,
 			policy,
@@ -402,6 +405,7 @@ impl Engine {
 			upstreams: OnceLock::new(),
 			payments: OnceLock::new(),
 			directory: Mutex::new(Vec::new()),
+			requests,
 		};
 		Ok((Engine { inner: Arc::new(inner) }, EngineEvents(receiver)))
 	}
@@ -414,6 +418,15 @@ impl Engine {
 		let (engine, events) = Engine::new(config, policy)?;
 		engine.serve().await?;
 		Ok((engine, events))
+	}
+
+	/// Counts a request that costs the node work (an offer, a payment) against its client's
+	/// allowance; the refusal says when to retry.
+	pub(crate) fn admit_request(&self, remote: Option<IpAddr>) -> Result<()> {
+		match remote {
+			Some(ip) => self.inner.requests.admit(limits::ClientAddress::of(ip), Instant::now()),
+			None => Ok(()),
+		}
 	}
 
 	/// The settings the engine runs with.
