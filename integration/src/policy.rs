@@ -1,8 +1,8 @@
 //! The chain as the streaming engine's gatekeeper.
 //!
 //! Publishers and viewers present a signed [statement](crate::statement) as their bearer token.
-//! The node checks it (signature, freshness, single use), then asks the runtime at the best
-//! block: a viewer through `StreamsApi::access`, a publisher by being the stream's creator while
+//! The node checks it (signature, audience, freshness, not used before), then asks the runtime at
+//! the best block, and uses the statement up only if the chain admits the request: a viewer through `StreamsApi::access`, a publisher by being the stream's creator while
 //! the stream has not ended. A viewer is admitted with the stream's `max_viewers` as its
 //! audience cap, which the engine enforces on this node. A viewer who would pay on a channel
 //! and is already more than the grace period behind on this node (see [`crate::ledger`]) is
@@ -20,7 +20,7 @@ use sutantra_streaming::{AccessPolicy, Admission, Credentials, Decision, DenySta
 
 use crate::{
 	bridge::GRACE_SECS,
-	statement::{Purpose, StatementVerifier},
+	statement::{Checked, Purpose, StatementError, StatementVerifier},
 };
 
 /// What payers owe creators on this node (the [`crate::ledger::Ledger`]).
@@ -60,13 +60,13 @@ where
 	C: ProvideRuntimeApi<Block> + HeaderBackend<Block> + Send + Sync + 'static,
 	C::Api: StreamsApi<Block, AccountId, StreamInfo, BlockNumber>,
 {
-	/// The account behind the credentials, or the refusal.
+	/// The statement behind the credentials, checked but not used up, or the refusal.
 	fn who(
 		&self,
 		stream: &StreamId,
 		credentials: &Credentials,
 		purpose: Purpose,
-	) -> Result<(u64, AccountId), Decision> {
+	) -> Result<(u64, Checked), Decision> {
 		let Ok(id) = stream.as_str().parse::<u64>() else {
 			return Err(Decision::deny(
 				DenyStatus::NotFound,
@@ -79,13 +79,28 @@ where
 				"a signed statement is required as the bearer token (`sutantra-node stream token`)",
 			));
 		};
-		let account = self
+		let checked = self
 			.statements
-			.verify(token, id, purpose)
+			.check(token, id, purpose)
 			.map_err(|error| Decision::deny(DenyStatus::Unauthorized, error.to_string()))?;
-		Ok((id, account))
+		Ok((id, checked))
 	}
 
+	/// An admission stands only if its statement was not used meanwhile; a statement is used up
+	/// only by a request the chain admits, so a key with no standing on chain costs the node a
+	/// signature check and no memory.
+	fn use_up(&self, checked: &Checked, decision: Decision) -> Decision {
+		if !matches!(decision, Decision::Admit(_) | Decision::Allow) {
+			return decision;
+		}
+		match self.statements.consume(checked) {
+			Ok(()) => decision,
+			Err(error @ StatementError::Busy(_)) => {
+				Decision::deny(DenyStatus::Unavailable, error.to_string())
+			},
+			Err(error) => Decision::deny(DenyStatus::Unauthorized, error.to_string()),
+		}
+	}
 }
 
 #[async_trait]
@@ -95,10 +110,11 @@ where
 	C::Api: StreamsApi<Block, AccountId, StreamInfo, BlockNumber>,
 {
 	async fn authorize_publisher(&self, stream: &StreamId, credentials: &Credentials) -> Decision {
-		let (id, account) = match self.who(stream, credentials, Purpose::Publish) {
+		let (id, checked) = match self.who(stream, credentials, Purpose::Publish) {
 			Ok(who) => who,
 			Err(refusal) => return refusal,
 		};
+		let account = checked.account.clone();
 		let client = self.client.clone();
 		let info = crate::off_executor(move || {
 			let best = client.info().best_hash;
@@ -110,7 +126,7 @@ where
 			Ok(info) => info,
 			Err(error) => return chain_unavailable(error),
 		};
-		match info {
+		let decision = match info {
 			None => Decision::deny(DenyStatus::NotFound, format!("stream {id} is not registered")),
 			Some(info) if info.creator != account => Decision::deny(
 				DenyStatus::Forbidden,
@@ -121,18 +137,19 @@ where
 				format!("stream {id} has ended; register a new one"),
 			),
 			Some(_) => Decision::Admit(Admission::of(account.to_ss58check())),
-		}
+		};
+		self.use_up(&checked, decision)
 	}
 
 	async fn authorize_viewer(&self, stream: &StreamId, credentials: &Credentials) -> Decision {
-		let (id, account) = match self.who(stream, credentials, Purpose::Watch) {
+		let (id, checked) = match self.who(stream, credentials, Purpose::Watch) {
 			Ok(who) => who,
 			Err(refusal) => return refusal,
 		};
-		let (client, debts) = (self.client.clone(), self.debts.clone());
+		let (client, debts, account) = (self.client.clone(), self.debts.clone(), checked.account.clone());
 		let decision = crate::off_executor(move || admit_viewer(&*client, debts.as_deref(), id, account))
 			.await;
-		decision.unwrap_or_else(chain_unavailable)
+		self.use_up(&checked, decision.unwrap_or_else(chain_unavailable))
 	}
 }
 
@@ -177,7 +194,7 @@ where
 
 fn chain_unavailable<E: std::fmt::Display>(error: E) -> Decision {
 	log::warn!(target: crate::LOG_TARGET, "asking the runtime about access failed: {error}");
-	Decision::deny(DenyStatus::Forbidden, "the node could not ask the chain; try again")
+	Decision::deny(DenyStatus::Unavailable, "the node could not ask the chain; try again")
 }
 
 /// The engine's answer to the chain's.

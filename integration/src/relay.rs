@@ -15,6 +15,7 @@ use sp_api::ProvideRuntimeApi;
 use sp_blockchain::HeaderBackend;
 use sp_core::{sr25519, Pair};
 use sutantra_runtime::{apis::StreamInfo, opaque::Block, AccountId, BlockNumber};
+use sutantra_streaming::client::{Reach, Signalling};
 use sutantra_streaming::{DirectoryEntry, Engine, StreamId, Upstream, UpstreamLocator};
 
 use crate::statement::{Purpose, Statement};
@@ -29,6 +30,8 @@ pub struct ChainUpstreams<C> {
 	genesis_hash: Vec<u8>,
 	/// This node's own streaming endpoints, never pulled from.
 	own_endpoints: Vec<String>,
+	/// Which origins may be asked (public ones only, unless the operator allows private ones).
+	reach: Reach,
 }
 
 impl<C> ChainUpstreams<C> {
@@ -40,9 +43,25 @@ impl<C> ChainUpstreams<C> {
 		relay_key: sr25519::Pair,
 		genesis_hash: &[u8],
 		own_endpoints: Vec<String>,
+		reach: Reach,
 	) -> Self {
 		let own_endpoints = own_endpoints.iter().map(|url| normalize(url)).collect();
-		Self { client, relay_key, genesis_hash: genesis_hash.to_vec(), own_endpoints }
+		Self { client, relay_key, genesis_hash: genesis_hash.to_vec(), own_endpoints, reach }
+	}
+
+	/// The network key of the node at `origin` (its `lane` in `GET /node`): the audience of the
+	/// statement the relay presents there.
+	async fn node_key(&self, origin: &str) -> Result<[u8; 32], String> {
+		let url = format!("{}/node", normalize(origin));
+		let node = Signalling::for_node(self.reach)
+			.map_err(|error| error.to_string())?
+			.get_json(&url)
+			.await
+			.map_err(|error| error.to_string())?;
+		node.get("lane")
+			.and_then(|lane| lane.as_str())
+			.and_then(crate::vouchers::from_hex::<32>)
+			.ok_or_else(|| format!("{url} names no node key"))
 	}
 }
 
@@ -67,8 +86,13 @@ where
 {
 	async fn locate(&self, stream: &StreamId) -> Option<Upstream> {
 		let id: u64 = stream.as_str().parse().ok()?;
-		let best = self.client.info().best_hash;
-		let info = self.client.runtime_api().stream(best, id).ok()??;
+		let client = self.client.clone();
+		let info = crate::off_executor(move || {
+			let best = client.info().best_hash;
+			client.runtime_api().stream(best, id).ok().flatten()
+		})
+		.await
+		.ok()??;
 		if info.status != StreamStatus::Live {
 			return None;
 		}
@@ -80,9 +104,16 @@ where
 			log::debug!(target: crate::LOG_TARGET, "stream {id}'s origin `{origin}` is not an http(s) URL");
 			return None;
 		};
+		let node = match self.node_key(&origin).await {
+			Ok(node) => node,
+			Err(error) => {
+				log::info!(target: crate::LOG_TARGET, "stream {id}'s origin cannot be relayed: {error}");
+				return None;
+			},
+		};
 		let account: AccountId = self.relay_key.public().into();
-		let token =
-			Statement::new(account, id, Purpose::Watch).sign(&self.relay_key, &self.genesis_hash);
+		let token = Statement::new(account, id, Purpose::Watch, node)
+			.sign(&self.relay_key, &self.genesis_hash);
 		Some(Upstream { endpoint, token: Some(token) })
 	}
 }
@@ -123,7 +154,11 @@ where
 	ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 	loop {
 		ticks.tick().await;
-		match live_streams(&*client) {
+		let asking = client.clone();
+		match crate::off_executor(move || live_streams(&*asking).map_err(|e| e.to_string()))
+			.await
+			.and_then(|entries| entries)
+		{
 			Ok(entries) => engine.set_directory(entries),
 			Err(error) => {
 				log::warn!(target: crate::LOG_TARGET, "reading the live streams for discovery failed: {error}")

@@ -164,6 +164,12 @@ pub struct StreamingArgs {
 	#[arg(long, requires = "relay_suri")]
 	pub relay: bool,
 
+	/// Let relaying pull from origins at loopback, private or link-local addresses: for a test
+	/// network on one host or a LAN. Without it such origins are refused, so a stream's origin
+	/// (named by whoever registered it) cannot make this node reach into its own network.
+	#[arg(long)]
+	pub relay_private_origins: bool,
+
 	/// How many streams this node relays at once (with --relay).
 	#[arg(long, value_name = "COUNT", default_value_t = 10)]
 	pub relay_capacity: u32,
@@ -200,6 +206,7 @@ impl StreamingArgs {
 			relay_idle_timeout: Duration::from_secs(self.relay_idle_timeout),
 			node_info: Default::default(),
 			enable_relay: self.relay,
+			relay_private_origins: self.relay_private_origins,
 			relay_capacity: self.relay_capacity,
 			discovery_interval_seconds: self.discovery_interval,
 		})

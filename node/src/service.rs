@@ -561,8 +561,21 @@ async fn start_streaming(
 		_ => None,
 	};
 	let discovery_interval = Duration::from_secs(settings.config.discovery_interval_seconds);
-	let statements =
-		StatementVerifier::new(genesis_hash.as_ref(), settings.statement_max_age, STATEMENT_MAX_SKEW);
+	let used_statements = journal.with_file_name("statements.seen");
+	let node_key: [u8; 32] = lane.clone().into();
+	let statements = StatementVerifier::new(
+		genesis_hash.as_ref(),
+		node_key,
+		settings.statement_max_age,
+		STATEMENT_MAX_SKEW,
+	)
+	.remembering_in(&used_statements)
+	.map_err(|error| {
+		ServiceError::Other(format!(
+			"the used-statement file {} cannot be opened: {error}; check the base path's permissions and free space",
+			used_statements.display()
+		))
+	})?;
 	let policy =
 		Arc::new(ChainPolicy::new(client.clone(), statements).with_debts(ledger.clone()));
 	let (engine, events) = sutantra_streaming::Engine::start(settings.config, policy)
@@ -585,6 +598,11 @@ async fn start_streaming(
 			key,
 			genesis_hash.as_ref(),
 			own_endpoints,
+			if engine.config().relay_private_origins {
+				sutantra_streaming::client::Reach::Anywhere
+			} else {
+				sutantra_streaming::client::Reach::PublicOnly
+			},
 		)));
 	}
 	task_manager.spawn_handle().spawn(

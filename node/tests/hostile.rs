@@ -12,7 +12,7 @@ use common::{
 	TestNode,
 };
 use sp_keyring::Sr25519Keyring;
-use sutantra_integration::vouchers::PayMessage;
+use sutantra_integration::{statement::Purpose, vouchers::PayMessage};
 use sutantra_node::chain_client::WaitFor;
 use sutantra_runtime::{RuntimeCall, UNIT};
 
@@ -96,6 +96,77 @@ async fn a_data_channel_flood_stalls_neither_payments_nor_revocations() {
 	assert!(matches!(send_on(&mut payer, &more).await, PayMessage::Ack { .. }));
 
 	let _ = payer.stop().await;
+	let _ = publisher.stop().await;
+	node.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_is_good_once_and_only_at_its_node_even_across_a_restart() {
+	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
+	let client = node.client().await;
+	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
+	let id = register_live_stream(&client, alice, "statements", UNIT / 1_000).await;
+	let publisher = publish_test_source(&client, &node.streaming_url(), alice, id).await;
+	grant_access(&client, alice, id, bob).await;
+	let base = node.streaming_url();
+	let key = node_key(&base).await;
+	let watch = |token: String| {
+		let endpoint = format!("{base}/whep/{id}");
+		async move {
+			sutantra_streaming::client::Viewer::connect(sutantra_streaming::client::WatchOptions {
+				endpoint,
+				token: Some(token),
+				output: None,
+			})
+			.await
+		}
+	};
+
+	// Bob's statement for this node lets him in once.
+	let used = token(&client, key, bob, id, Purpose::Watch);
+	let viewer = watch(used.clone()).await.unwrap();
+	viewer.wait_for_frames(10, Duration::from_secs(20)).await.unwrap();
+	let (status, reason) = refusal(watch(used.clone()).await);
+	assert_eq!(status, 401, "{reason}");
+	assert!(reason.contains("already used"), "{reason}");
+	// A statement Bob signed for another node (which that node could replay here) is refused.
+	let (status, reason) = refusal(watch(token(&client, [9; 32], bob, id, Purpose::Watch)).await);
+	assert_eq!(status, 401, "{reason}");
+	assert!(reason.contains("for another node"), "{reason}");
+	// A key with no standing on chain is refused by the chain, and its statement is not
+	// remembered (it could be replayed, to no avail: the chain refuses it again).
+	let stranger = token(&client, key, Sr25519Keyring::Ferdie, id, Purpose::Watch);
+	assert_eq!(refusal(watch(stranger.clone()).await).0, 402);
+	assert_eq!(refusal(watch(stranger).await).0, 402);
+	drop(viewer);
+	drop(publisher);
+
+	// The node crashes and restarts: Bob's used statement is still used.
+	let node = node.crash_and_restart(&["--consensus", "instant-seal"]).await;
+	let mut node = node;
+	let client = node.client().await;
+	let base = node.streaming_url();
+	assert_eq!(node_key(&base).await, key, "the node keeps its key across a restart");
+	let publisher = publish_test_source(&client, &base, alice, id).await;
+	let watch = |token: String| {
+		let endpoint = format!("{base}/whep/{id}");
+		async move {
+			sutantra_streaming::client::Viewer::connect(sutantra_streaming::client::WatchOptions {
+				endpoint,
+				token: Some(token),
+				output: None,
+			})
+			.await
+		}
+	};
+	let (status, reason) = refusal(watch(used).await);
+	assert_eq!(status, 401, "{reason}");
+	assert!(reason.contains("already used"), "{reason}");
+	// A fresh one works.
+	let viewer = watch(token(&client, key, bob, id, Purpose::Watch)).await.unwrap();
+	viewer.wait_for_frames(10, Duration::from_secs(20)).await.unwrap();
+
+	let _ = viewer.stop().await;
 	let _ = publisher.stop().await;
 	node.stop().await;
 }

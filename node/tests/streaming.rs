@@ -28,6 +28,7 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	let (alice, bob, charlie, dave) =
 		(Sr25519Keyring::Alice, Sr25519Keyring::Bob, Sr25519Keyring::Charlie, Sr25519Keyring::Dave);
 	let base = format!("http://127.0.0.1:{}", node.streaming_port);
+	let key = node_key(&base).await;
 
 	// Alice registers and starts a paid stream.
 	let id = register_live_stream(&client, alice, "live", UNIT / 1_000).await;
@@ -41,30 +42,30 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 			looped: true,
 		})
 	};
-	let (status, reason) = refusal(publish(Some(token(&client, bob, id, Purpose::Publish))).await);
+	let (status, reason) = refusal(publish(Some(token(&client, key, bob, id, Purpose::Publish))).await);
 	assert_eq!(status, 403, "{reason}");
-	let (status, reason) = refusal(publish(Some(token(&client, alice, id, Purpose::Watch))).await);
+	let (status, reason) = refusal(publish(Some(token(&client, key, alice, id, Purpose::Watch))).await);
 	assert_eq!(status, 401, "{reason}");
-	let publisher = publish(Some(token(&client, alice, id, Purpose::Publish))).await.unwrap();
+	let publisher = publish(Some(token(&client, key, alice, id, Purpose::Publish))).await.unwrap();
 
 	let watch = |token: Option<String>| {
 		Viewer::connect(WatchOptions { endpoint: format!("{base}/whep/{id}"), token, output: None })
 	};
 	// No statement, a forged one (Dave signs, naming Charlie), one for another stream.
 	assert_eq!(refusal(watch(None).await).0, 401);
-	let forged = Statement::new(charlie.to_account_id(), id, Purpose::Watch)
+	let forged = Statement::new(charlie.to_account_id(), id, Purpose::Watch, key)
 		.sign(&dave.pair(), client.genesis_hash().as_ref());
 	let (status, reason) = refusal(watch(Some(forged)).await);
 	assert_eq!(status, 401, "{reason}");
-	assert_eq!(refusal(watch(Some(token(&client, bob, id + 1, Purpose::Watch))).await).0, 401);
+	assert_eq!(refusal(watch(Some(token(&client, key, bob, id + 1, Purpose::Watch))).await).0, 401);
 	// Charlie is who he says, but has not paid.
-	let (status, reason) = refusal(watch(Some(token(&client, charlie, id, Purpose::Watch))).await);
+	let (status, reason) = refusal(watch(Some(token(&client, key, charlie, id, Purpose::Watch))).await);
 	assert_eq!(status, 402, "{reason}");
 	assert!(reason.contains("payment required"), "{reason}");
 
 	// Bob opens a channel to Alice: now he may watch, and frames arrive.
 	let channel_id = open_channel(&client, bob, alice, Some(id), UNIT).await;
-	let bob_token = token(&client, bob, id, Purpose::Watch);
+	let bob_token = token(&client, key, bob, id, Purpose::Watch);
 	let viewer = watch(Some(bob_token.clone())).await.unwrap();
 	let stats = viewer.wait_for_frames(30, Duration::from_secs(30)).await.unwrap();
 	assert!(stats.frames >= 30, "{stats:?}");
@@ -78,8 +79,8 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	for guest in [dave, eve] {
 		grant_access(&client, alice, id, guest).await;
 	}
-	let dave_viewer = watch(Some(token(&client, dave, id, Purpose::Watch))).await.unwrap();
-	let eve_viewer = watch(Some(token(&client, eve, id, Purpose::Watch))).await.unwrap();
+	let dave_viewer = watch(Some(token(&client, key, dave, id, Purpose::Watch))).await.unwrap();
+	let eve_viewer = watch(Some(token(&client, key, eve, id, Purpose::Watch))).await.unwrap();
 	dave_viewer.wait_for_frames(10, Duration::from_secs(30)).await.unwrap();
 	eve_viewer.wait_for_frames(10, Duration::from_secs(30)).await.unwrap();
 	let revoke = RuntimeCall::Streams(pallet_streams::Call::revoke_access {
@@ -109,7 +110,7 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	client.submit(&alice.pair(), end, WaitFor::InBlock).await.unwrap();
 	let reason = eve_viewer.wait_ended(Duration::from_secs(10)).await;
 	assert!(reason.is_some(), "Eve's session did not end with the stream");
-	let (status, reason) = refusal(watch(Some(token(&client, ferdie, id, Purpose::Watch))).await);
+	let (status, reason) = refusal(watch(Some(token(&client, key, ferdie, id, Purpose::Watch))).await);
 	assert!(status == 403 || status == 404, "{status}: {reason}");
 
 	for viewer in [viewer, dave_viewer, eve_viewer] {
@@ -126,6 +127,7 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 	let client = node.client().await;
 	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
 	let base = format!("http://127.0.0.1:{}", node.streaming_port);
+	let key = node_key(&base).await;
 	let price = UNIT / 100;
 
 	let id = register_live_stream(&client, alice, "paid", price).await;
@@ -136,7 +138,7 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 	// Bob watches for 20 s, paying every 2 s for the time watched plus 2 s ahead.
 	let mut viewer = Viewer::connect(WatchOptions {
 		endpoint: format!("{base}/whep/{id}"),
-		token: Some(token(&client, bob, id, Purpose::Watch)),
+		token: Some(token(&client, key, bob, id, Purpose::Watch)),
 		output: None,
 	})
 	.await
@@ -222,6 +224,7 @@ async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
 	let client = node.client().await;
 	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
 	let base = format!("http://127.0.0.1:{}", node.streaming_port);
+	let key = node_key(&base).await;
 	let price = UNIT / 100;
 	let id = register_live_stream(&client, alice, "crash", price).await;
 	let publisher = publish_test_source(&client, &base, alice, id).await;
@@ -230,7 +233,7 @@ async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
 
 	let mut viewer = Viewer::connect(WatchOptions {
 		endpoint: format!("{base}/whep/{id}"),
-		token: Some(token(&client, bob, id, Purpose::Watch)),
+		token: Some(token(&client, key, bob, id, Purpose::Watch)),
 		output: None,
 	})
 	.await
@@ -284,6 +287,7 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 			"--bootnodes",
 			&bootnode,
 			"--relay",
+			"--relay-private-origins",
 			"--relay-suri",
 			"//Ferdie",
 			"--discovery-interval",
@@ -325,9 +329,10 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 
 	// Dave watches at the relay; the origin serves one session, Ferdie's.
 	let relay_whep = format!("{}/whep/{id}", relay.streaming_url());
+	let relay_key = node_key(&relay.streaming_url()).await;
 	let mut viewer = Viewer::connect(WatchOptions {
 		endpoint: relay_whep.clone(),
-		token: Some(token(&relay_client, dave, id, Purpose::Watch)),
+		token: Some(token(&relay_client, relay_key, dave, id, Purpose::Watch)),
 		output: None,
 	})
 	.await
@@ -362,7 +367,7 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 	// The relay's own gate still asks the chain: Charlie has no access.
 	let refused = Viewer::connect(WatchOptions {
 		endpoint: relay_whep,
-		token: Some(token(&relay_client, charlie, id, Purpose::Watch)),
+		token: Some(token(&relay_client, relay_key, charlie, id, Purpose::Watch)),
 		output: None,
 	})
 	.await;
@@ -402,6 +407,7 @@ async fn paid_joins_each_get_a_picture_from_a_keyframe() {
 	let client = node.client().await;
 	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
 	let base = node.streaming_url();
+	let key = node_key(&base).await;
 	let id = register_live_stream(&client, alice, "joins", UNIT / 1_000).await;
 	let publisher = publish_test_source(&client, &base, alice, id).await;
 	// Bob's access comes from a payment channel: the chain check reads the channel too. He pays
@@ -415,7 +421,7 @@ async fn paid_joins_each_get_a_picture_from_a_keyframe() {
 		let started = std::time::Instant::now();
 		let viewer = Viewer::connect(WatchOptions {
 			endpoint: format!("{base}/whep/{id}"),
-			token: Some(token(&client, bob, id, Purpose::Watch)),
+			token: Some(token(&client, key, bob, id, Purpose::Watch)),
 			output: None,
 		})
 		.await

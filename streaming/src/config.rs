@@ -62,6 +62,10 @@ pub struct StreamingConfig {
 	pub node_info: std::collections::BTreeMap<String, String>,
 	/// Whether this node offers to relay streams published elsewhere.
 	pub enable_relay: bool,
+	/// Whether relaying may pull from origins at loopback, private or link-local addresses
+	/// (a test network on one host or a LAN). Off by default: a stream's origin is named by
+	/// whoever registered it, and must not turn this node against its own network.
+	pub relay_private_origins: bool,
 	/// How many relayed streams this node accepts when relaying is on.
 	pub relay_capacity: u32,
 	/// How often (seconds) the owner refreshes the directory of streams live on the network
@@ -100,6 +104,7 @@ impl Default for StreamingConfig {
 			relay_idle_timeout: std::time::Duration::from_secs(30),
 			node_info: Default::default(),
 			enable_relay: false,
+			relay_private_origins: false,
 			relay_capacity: 10,
 			discovery_interval_seconds: 30,
 		}

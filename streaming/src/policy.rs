@@ -49,8 +49,8 @@ pub enum Decision {
 	Admit(Admission),
 	/// Refuse it: the client gets `status` and `reason`, and no media, ever.
 	Deny {
-		/// The HTTP status: 401 (who are you?), 402 (payment required), 403 (not allowed) or
-		/// 404 (no such stream).
+		/// The HTTP status: 401 (who are you?), 402 (payment required), 403 (not allowed), 404
+		/// (no such stream) or 503 (cannot decide now).
 		status: DenyStatus,
 		/// Shown to the client; say what to do.
 		reason: String,
@@ -87,6 +87,9 @@ pub enum DenyStatus {
 	Forbidden,
 	/// 404: no such stream.
 	NotFound,
+	/// 503: the node cannot decide now (it is overloaded, or cannot reach its authority); the
+	/// client may retry.
+	Unavailable,
 }
 
 impl DenyStatus {
@@ -97,6 +100,7 @@ impl DenyStatus {
 			DenyStatus::PaymentRequired => 402,
 			DenyStatus::Forbidden => 403,
 			DenyStatus::NotFound => 404,
+			DenyStatus::Unavailable => 503,
 		}
 	}
 }

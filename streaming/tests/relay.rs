@@ -23,8 +23,14 @@ impl UpstreamLocator for FixedUpstreams {
 	}
 }
 
+/// A relay of the test network on loopback: origins at private addresses are allowed.
 fn relay_config(enable_relay: bool, relay_capacity: u32) -> StreamingConfig {
-	StreamingConfig { enable_relay, relay_capacity, ..StreamingConfig::loopback() }
+	StreamingConfig {
+		enable_relay,
+		relay_capacity,
+		relay_private_origins: true,
+		..StreamingConfig::loopback()
+	}
 }
 
 /// The HTTP status and reason a refused viewer got.
@@ -191,4 +197,73 @@ async fn a_relayed_stream_nobody_watches_is_released_and_its_place_given_back() 
 	// The place is free again: stream 9 can be relayed.
 	let nine = relay.viewer("9", "viewer").await.unwrap();
 	keeps_receiving(&nine, 20).await;
+}
+
+/// An origin that answers every offer with `status`, a body full of secrets and a `Location` on
+/// another server, and counts the requests it gets.
+async fn hostile_origin(status: u16) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+	use axum::http::{header, StatusCode};
+	use axum::response::IntoResponse;
+	let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+	let counted = requests.clone();
+	let app = axum::Router::new().fallback(move || {
+		let counted = counted.clone();
+		async move {
+			counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+			let status = StatusCode::from_u16(status).unwrap();
+			let body = format!("SECRET-METADATA {}", "x".repeat(200_000));
+			(status, [(header::LOCATION, "http://127.0.0.2:9/latest/meta-data")], body)
+				.into_response()
+		}
+	});
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let base = format!("http://{}", listener.local_addr().unwrap());
+	tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+	(base, requests)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn origins_at_private_addresses_are_not_reached_and_never_quoted() {
+	// A relay as deployed: private origins not allowed. A stream registered with its origin on
+	// loopback (or a cloud metadata address) is not pulled; the viewer learns why.
+	let (inside, requests) = hostile_origin(201).await;
+	let relay = TestEngine::start(
+		StreamingConfig { relay_private_origins: false, ..relay_config(true, 2) },
+		Arc::new(TokenPolicy),
+	)
+	.await;
+	relay.engine.set_upstreams(Arc::new(FixedUpstreams(HashMap::from([
+		("1".to_owned(), Upstream { endpoint: format!("{inside}/whep/1"), token: None }),
+		(
+			"2".to_owned(),
+			Upstream { endpoint: "http://169.254.169.254/latest/whep/2".into(), token: None },
+		),
+		("3".to_owned(), Upstream { endpoint: "http://localhost:9/whep/3".into(), token: None }),
+	]))));
+	for stream in ["1", "2", "3"] {
+		let (code, reason) = status(relay.viewer(stream, "viewer").await);
+		assert_eq!(code, 502, "{reason}");
+		assert!(reason.contains("not a public address") || reason.contains("non-public"), "{reason}");
+	}
+	assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 0, "the relay reached inside");
+	assert!(relay.engine.sessions().is_empty());
+
+	// Allowed to reach it (a test network), the relay still never quotes what an origin says,
+	// reads at most a bounded answer, and never follows its Location to another server.
+	let (refusing, _) = hostile_origin(403).await;
+	let (misdirecting, requests) = hostile_origin(201).await;
+	let relay = TestEngine::start(relay_config(true, 2), Arc::new(TokenPolicy)).await;
+	relay.engine.set_upstreams(Arc::new(FixedUpstreams(HashMap::from([
+		("4".to_owned(), Upstream { endpoint: format!("{refusing}/whep/4"), token: None }),
+		("5".to_owned(), Upstream { endpoint: format!("{misdirecting}/whep/5"), token: None }),
+	]))));
+	for stream in ["4", "5"] {
+		let (code, reason) = status(relay.viewer(stream, "viewer").await);
+		assert!(code == 502 || code == 401, "{code}: {reason}");
+		assert!(!reason.contains("SECRET"), "the origin's words were passed on: {reason}");
+		assert!(reason.len() < 1000, "{reason}");
+	}
+	// The misdirecting origin got the offer and nothing else: no DELETE went anywhere.
+	assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+	assert!(relay.engine.sessions().is_empty());
 }

@@ -96,6 +96,20 @@ impl Session {
 		Ok(Self { chain, args: args.clone() })
 	}
 
+	/// The node's network key, from its streaming server (`GET /node`): the audience its
+	/// statements name, and the lane its vouchers name.
+	pub async fn node_key(&self) -> Result<AccountId, Failure> {
+		let url = format!("{}/node", self.streaming_url()?);
+		let node = sutantra_streaming::client::Signalling::new()?.get_json(&url).await?;
+		node.get("lane")
+			.and_then(|lane| lane.as_str())
+			.and_then(sutantra_integration::vouchers::from_hex::<32>)
+			.map(AccountId::new)
+			.ok_or_else(|| {
+				Failure(format!("{url} names no node key: is the node a Sutantra node with streaming on?"))
+			})
+	}
+
 	/// The node's streaming server base URL: `--streaming`, or the RPC host on port 8088.
 	pub fn streaming_url(&self) -> Result<String, Failure> {
 		if let Some(url) = &self.args.streaming {

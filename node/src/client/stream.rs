@@ -169,13 +169,14 @@ pub(super) async fn run(cmd: &StreamCmd) -> Outcome {
 			}
 			let (purpose, kind) =
 				if *watch { (Purpose::Watch, "whep") } else { (Purpose::Publish, "whip") };
-			let token =
-				Statement::new(me, *id, purpose).sign(&key, session.chain.genesis_hash().as_ref());
+			let node = session.node_key().await?;
+			let token = Statement::new(me, *id, purpose, node.into())
+				.sign(&key, session.chain.genesis_hash().as_ref());
 			let endpoint = format!("{}/{kind}/{id}", session.streaming_url()?);
 			session.print(json!({ "endpoint": endpoint, "token": token }), || {
 				format!(
 					"endpoint:     {endpoint}\nbearer token: {token}\n\
-					 The token is good for one request within 5 minutes (the node's --statement-max-age)."
+					 The token is good for one request to this node within 5 minutes (the node's --statement-max-age)."
 				)
 			});
 			Ok(())
@@ -403,8 +404,9 @@ async fn publish(
 		},
 	};
 	let me: AccountId = key.public().into();
-	let token =
-		Statement::new(me, id, Purpose::Publish).sign(key, session.chain.genesis_hash().as_ref());
+	let node = session.node_key().await?;
+	let token = Statement::new(me, id, Purpose::Publish, node.into())
+		.sign(key, session.chain.genesis_hash().as_ref());
 	let endpoint = format!("{}/whip/{id}", session.streaming_url()?);
 	let mut publisher = Publisher::start(PublishOptions {
 		endpoint: endpoint.clone(),

@@ -153,9 +153,10 @@ pub(super) async fn watch(
 	};
 
 	let endpoint = format!("{}/whep/{id}", session.streaming_url()?);
+	let node = session.node_key().await?;
 	let connect = || async {
-		let token =
-			Statement::new(me.clone(), id, Purpose::Watch).sign(key, chain.genesis_hash().as_ref());
+		let token = Statement::new(me.clone(), id, Purpose::Watch, node.clone().into())
+			.sign(key, chain.genesis_hash().as_ref());
 		Viewer::connect(WatchOptions {
 			endpoint: endpoint.clone(),
 			token: Some(token),
@@ -425,7 +426,7 @@ async fn channel_for(
 ) -> Result<Payer, Failure> {
 	let me: AccountId = key.public().into();
 	let quiet = session.args.json;
-	let lane = node_lane(session).await?;
+	let lane = session.node_key().await?;
 	let genesis = session.chain.genesis_hash().as_ref().to_vec();
 	let channels: Vec<(u64, ChannelInfo)> = session
 		.chain
@@ -534,19 +535,6 @@ async fn lane_standing(
 		.await?;
 	let record = SignedRecord::new(&data_dir(), genesis, channel_id, lane);
 	Ok(LaneStanding { lane_paid, signed: record.load(), record })
-}
-
-/// The lane vouchers paid at the node must name: its account, from `GET /node`.
-async fn node_lane(session: &Session) -> Result<AccountId, Failure> {
-	let url = format!("{}/node", session.streaming_url()?);
-	let node = sutantra_streaming::client::Signalling::new()?.get_json(&url).await?;
-	node.get("lane")
-		.and_then(|lane| lane.as_str())
-		.and_then(from_hex::<32>)
-		.map(AccountId::new)
-		.ok_or_else(|| {
-			Failure(format!("{url} names no payment lane: is the node a Sutantra node with streaming on?"))
-		})
 }
 
 #[cfg(test)]

@@ -24,10 +24,28 @@ pub fn fixture() -> PathBuf {
 		.join("../streaming/fixtures/testsrc-640x360-30fps-vp8.ivf")
 }
 
-/// A fresh statement by `who` to `purpose` stream `id`, as a bearer token.
-pub fn token(client: &ChainClient, who: Sr25519Keyring, id: u64, purpose: Purpose) -> String {
-	Statement::new(who.to_account_id(), id, purpose)
+/// A fresh statement by `who` to `purpose` stream `id` at the node with network key `node`, as
+/// a bearer token.
+pub fn token(
+	client: &ChainClient,
+	node: [u8; 32],
+	who: Sr25519Keyring,
+	id: u64,
+	purpose: Purpose,
+) -> String {
+	Statement::new(who.to_account_id(), id, purpose, node)
 		.sign(&who.pair(), client.genesis_hash().as_ref())
+}
+
+/// The network key of the node whose streaming server is at `base` (`GET /node`): the audience
+/// its statements must name.
+pub async fn node_key(base: &str) -> [u8; 32] {
+	let info = sutantra_streaming::client::Signalling::new()
+		.unwrap()
+		.get_json(&format!("{base}/node"))
+		.await
+		.expect("the node answers GET /node");
+	from_hex::<32>(info["lane"].as_str().expect("the node names its key")).expect("32 bytes of hex")
 }
 
 /// `creator` publishes the looping test source to stream `id`.
@@ -39,7 +57,7 @@ pub async fn publish_test_source(
 ) -> Publisher {
 	Publisher::start(PublishOptions {
 		endpoint: format!("{base}/whip/{id}"),
-		token: Some(token(client, creator, id, Purpose::Publish)),
+		token: Some(token(client, node_key(base).await, creator, id, Purpose::Publish)),
 		file: fixture(),
 		looped: true,
 	})
@@ -113,7 +131,7 @@ pub async fn watch_as(
 ) -> sutantra_streaming::Result<Viewer> {
 	Viewer::connect(WatchOptions {
 		endpoint: format!("{}/whep/{id}", node.streaming_url()),
-		token: Some(token(client, who, id, Purpose::Watch)),
+		token: Some(token(client, node_key(&node.streaming_url()).await, who, id, Purpose::Watch)),
 		output: None,
 	})
 	.await

@@ -2,6 +2,7 @@
 //! a WHEP viewer that counts what it receives, can save it, and talks on `sutantra-pay`.
 //! The `sutantra-node stream publish` and `stream watch` commands are built on these.
 
+mod guard;
 mod publisher;
 mod signalling;
 mod viewer;
@@ -19,7 +20,8 @@ use webrtc::peer_connection::{
 };
 
 pub use publisher::{PublishOptions, Publisher};
-pub use signalling::Signalling;
+pub use guard::{is_public, Reach};
+pub use signalling::{Signalling, MAX_ANSWER_BYTES};
 pub use viewer::{Viewer, ViewerStats, WatchOptions};
 pub(crate) use viewer::bye_reason;
 

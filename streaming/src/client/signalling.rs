@@ -11,14 +11,23 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
+use super::guard::{GuardedResolver, Reach};
 use crate::error::{Error, Result};
 
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(20);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest answer read (an SDP answer or a JSON document is a few KiB); a larger one is
+/// refused unread past this size.
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// A WHIP/WHEP HTTP client (http and https).
 #[derive(Clone)]
 pub struct Signalling {
-	client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+	client: Client<hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>, Full<Bytes>>,
+	reach: Reach,
+	/// A node's own client (relaying): answers' bodies stay out of its errors, and sessions are
+	/// deleted only on the server that created them.
+	for_node: bool,
 }
 
 /// What a server answered to an offer.
@@ -30,8 +39,21 @@ pub(crate) struct Answered {
 }
 
 impl Signalling {
-	/// A client trusting the system's root certificates for https.
+	/// A person's client trusting the system's root certificates for https, reaching any
+	/// address.
 	pub fn new() -> Result<Self> {
+		Self::build(Reach::Anywhere, false)
+	}
+
+	/// A node's own client, for requests to servers named by others (a relay's origins, named
+	/// on chain): it reaches only what `reach` allows, never passes an answer's body on in its
+	/// errors (they would be shown to whoever asked the node), and deletes a session only on the
+	/// server that created it.
+	pub fn for_node(reach: Reach) -> Result<Self> {
+		Self::build(reach, true)
+	}
+
+	fn build(reach: Reach, for_node: bool) -> Result<Self> {
 		let builder = hyper_rustls::HttpsConnectorBuilder::new();
 		let builder = match builder.with_native_roots() {
 			Ok(builder) => builder,
@@ -41,8 +63,11 @@ impl Signalling {
 					.map_err(|e| Error::Client(format!("TLS setup: {e}")))?,
 			),
 		};
-		let connector = builder.https_or_http().enable_http1().build();
-		Ok(Self { client: Client::builder(TokioExecutor::new()).build(connector) })
+		let mut http = HttpConnector::new_with_resolver(GuardedResolver(reach));
+		http.enforce_http(false);
+		http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+		let connector = builder.https_or_http().enable_http1().wrap_connector(http);
+		Ok(Self { client: Client::builder(TokioExecutor::new()).build(connector), reach, for_node })
 	}
 
 	/// Posts an SDP offer to a WHIP or WHEP endpoint.
@@ -66,13 +91,19 @@ impl Signalling {
 			.map_err(|e| Error::Client(format!("building the request to {endpoint}: {e}")))?;
 		let (status, headers, body) = self.send(endpoint, request).await?;
 		if status != StatusCode::CREATED {
-			return Err(refusal(endpoint, status, &body));
+			return Err(self.refusal(endpoint, status, &body));
 		}
 		let location =
 			headers.get(header::LOCATION).and_then(|value| value.to_str().ok()).ok_or_else(
 				|| Error::Client(format!("{endpoint} answered 201 without a Location header")),
 			)?;
-		Ok(Answered { resource: absolute(&uri, location), sdp: body })
+		let resource = absolute(&uri, location);
+		if self.for_node && !same_origin(&uri, &resource) {
+			return Err(Error::Client(format!(
+				"{endpoint} named a session resource on another server; refused"
+			)));
+		}
+		Ok(Answered { resource, sdp: body })
 	}
 
 	/// Ends a session by deleting its resource.
@@ -86,7 +117,7 @@ impl Signalling {
 			.map_err(|e| Error::Client(format!("building the request to {resource}: {e}")))?;
 		let (status, _, body) = self.send(resource, request).await?;
 		if !status.is_success() {
-			return Err(refusal(resource, status, &body));
+			return Err(self.refusal(resource, status, &body));
 		}
 		Ok(())
 	}
@@ -120,7 +151,7 @@ impl Signalling {
 	) -> Result<serde_json::Value> {
 		let (status, _, body) = self.send(url, request).await?;
 		if !status.is_success() {
-			return Err(refusal(url, status, &body));
+			return Err(self.refusal(url, status, &body));
 		}
 		serde_json::from_str(&body)
 			.map_err(|e| Error::Client(format!("{url} did not answer JSON: {e}")))
@@ -131,14 +162,32 @@ impl Signalling {
 		url: &str,
 		request: Request<Full<Bytes>>,
 	) -> Result<(StatusCode, header::HeaderMap, String)> {
+		if let Some(ip) = request
+			.uri()
+			.host()
+			.and_then(|host| host.trim_start_matches('[').trim_end_matches(']').parse().ok())
+		{
+			if !self.reach.allows(ip) {
+				return Err(Error::Client(format!(
+					"{url} is not a public address, which this node does not reach"
+				)));
+			}
+		}
 		let exchange = async {
 			let response = self.client.request(request).await.map_err(|e| {
+				use std::error::Error as _;
+				let mut cause = e.to_string();
+				let mut source = e.source();
+				while let Some(inner) = source {
+					cause = inner.to_string();
+					source = inner.source();
+				}
 				Error::Client(format!(
-					"cannot reach {url}: {e}; is the node running with streaming on?"
+					"cannot reach {url}: {cause}; is the node running with streaming on?"
 				))
 			})?;
 			let (parts, body) = response.into_parts();
-			let body = body
+			let body = http_body_util::Limited::new(body, MAX_ANSWER_BYTES)
 				.collect()
 				.await
 				.map_err(|e| Error::Client(format!("reading the answer from {url}: {e}")))?
@@ -151,13 +200,29 @@ impl Signalling {
 	}
 }
 
-/// A refusal as the error the caller acts on: the access policy's statuses stay `Denied`.
-fn refusal(url: &str, status: StatusCode, body: &str) -> Error {
-	let reason = body.trim().to_owned();
-	match status.as_u16() {
-		code @ 401..=404 => Error::Denied { status: code, reason },
-		code => Error::Client(format!("{url} answered {code}: {reason}")),
+impl Signalling {
+	/// A refusal as the error the caller acts on: the access policy's statuses stay `Denied`.
+	/// A node's client keeps the server's words out of it (they would be passed on to whoever
+	/// asked this node).
+	fn refusal(&self, url: &str, status: StatusCode, body: &str) -> Error {
+		let reason = match self.for_node {
+			false => body.trim().to_owned(),
+			true => format!("{url} refused with {}", status.as_u16()),
+		};
+		match status.as_u16() {
+			code @ 401..=404 => Error::Denied { status: code, reason },
+			_ if self.for_node => Error::Client(reason),
+			code => Error::Client(format!("{url} answered {code}: {reason}")),
+		}
 	}
+}
+
+/// Whether `resource` is on the same scheme, host and port as `base`.
+fn same_origin(base: &Uri, resource: &str) -> bool {
+	let Ok(resource) = resource.parse::<Uri>() else { return false };
+	base.scheme_str() == resource.scheme_str()
+		&& base.host() == resource.host()
+		&& base.port_u16() == resource.port_u16()
 }
 
 fn absolute(base: &Uri, location: &str) -> String {
@@ -197,5 +262,8 @@ mod tests {
 		assert_eq!(absolute(&base, "https://cdn.example/x"), "https://cdn.example/x");
 		assert_eq!(host_of("http://[::1]:8088/whep/1").unwrap(), "::1");
 		assert!(host_of("/whep/1").is_err());
+		assert!(same_origin(&base, "http://127.0.0.1:8088/whep/1/abc"));
+		assert!(!same_origin(&base, "http://169.254.169.254:8088/latest"));
+		assert!(!same_origin(&base, "http://127.0.0.1:9000/whep/1/abc"));
 	}
 }

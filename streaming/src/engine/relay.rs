@@ -18,7 +18,7 @@ use webrtc::peer_connection::PeerConnection;
 
 use super::peer::SessionEvents;
 use super::{Inner, SessionEntry, StreamEntry, StreamPhase, LOG_TARGET, PAY_CHANNEL_LABEL};
-use crate::client::Signalling;
+use crate::client::{Reach, Signalling};
 use crate::error::{Error, Result};
 use crate::types::{LeaveReason, Role, SessionId, StreamId};
 
@@ -116,15 +116,16 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 			let Some(cancel) = cancel else {
 				// Ended while we negotiated (the stream was ended here meanwhile).
 				let _ = peer.close().await;
-				let _ = Signalling::new()?.delete(&resource, upstream.token.as_deref()).await;
+				let _ = origin_client(inner)?.delete(&resource, upstream.token.as_deref()).await;
 				return Err(Error::StreamNotLive(stream.clone()));
 			};
 			// Leave the origin politely when the relay ends, whoever ends it.
 			let token = upstream.token.clone();
 			let leave = cancel.clone();
+			let signalling = origin_client(inner);
 			tokio::spawn(async move {
 				leave.cancelled().await;
-				if let Ok(signalling) = Signalling::new() {
+				if let Ok(signalling) = signalling {
 					let _ = signalling.delete(&resource, token.as_deref()).await;
 				}
 			});
@@ -139,6 +140,13 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 		},
 	}
 	wait_live(inner, stream).await
+}
+
+/// The client a relay reaches origins with: public addresses only unless the operator allows
+/// private ones.
+fn origin_client(inner: &Inner) -> Result<Signalling> {
+	let reach = if inner.config.relay_private_origins { Reach::Anywhere } else { Reach::PublicOnly };
+	Signalling::for_node(reach)
 }
 
 /// Offers to receive the stream from its upstream, as a WHEP client: returns the connection,
@@ -161,7 +169,7 @@ async fn pull(
 			.local_description()
 			.await
 			.ok_or_else(|| Error::WebRtc("no local description after the offer was set".into()))?;
-		let answered = Signalling::new()?
+		let answered = origin_client(inner)?
 			.offer(&upstream.endpoint, upstream.token.as_deref(), offer.sdp)
 			.await?;
 		let expected_tracks = sent_tracks(&answered.sdp);
