@@ -23,10 +23,28 @@ use crate::statement::{Purpose, Statement};
 /// Live streams read per runtime call while discovering.
 const PAGE: u32 = 200;
 
+/// The account a relay pulls streams as: it signs the relay's watch statements.
+pub trait RelaySigner: Send + Sync {
+	/// The relay's account.
+	fn account(&self) -> AccountId;
+	/// An sr25519 signature of `payload` by that account, if the key is at hand.
+	fn sign(&self, payload: &[u8]) -> Option<[u8; 64]>;
+}
+
+impl RelaySigner for sr25519::Pair {
+	fn account(&self) -> AccountId {
+		self.public().into()
+	}
+
+	fn sign(&self, payload: &[u8]) -> Option<[u8; 64]> {
+		Some(Pair::sign(self, payload).0)
+	}
+}
+
 /// Finds a stream's origin node on chain and signs the relay's watch statement for it.
 pub struct ChainUpstreams<C> {
 	client: Arc<C>,
-	relay_key: sr25519::Pair,
+	relay_key: Box<dyn RelaySigner>,
 	genesis_hash: Vec<u8>,
 	/// This node's own streaming endpoints, never pulled from.
 	own_endpoints: Vec<String>,
@@ -40,7 +58,7 @@ impl<C> ChainUpstreams<C> {
 	/// relayed, which would loop).
 	pub fn new(
 		client: Arc<C>,
-		relay_key: sr25519::Pair,
+		relay_key: Box<dyn RelaySigner>,
 		genesis_hash: &[u8],
 		own_endpoints: Vec<String>,
 		reach: Reach,
@@ -111,10 +129,12 @@ where
 				return None;
 			},
 		};
-		let account: AccountId = self.relay_key.public().into();
-		let token = Statement::new(account, id, Purpose::Watch, node)
-			.sign(&self.relay_key, &self.genesis_hash);
-		Some(Upstream { endpoint, token: Some(token) })
+		let statement = Statement::new(self.relay_key.account(), id, Purpose::Watch, node);
+		let Some(signature) = self.relay_key.sign(&statement.payload(&self.genesis_hash)) else {
+			log::warn!(target: crate::LOG_TARGET, "the relay's key is not in the keystore any more; stream {id} is not relayed");
+			return None;
+		};
+		Some(Upstream { endpoint, token: Some(statement.token(&signature)) })
 	}
 }
 

@@ -92,9 +92,14 @@ impl Statement {
 	/// Signs the statement and returns the bearer token.
 	pub fn sign(&self, pair: &sr25519::Pair, genesis_hash: &[u8]) -> String {
 		use sp_core::Pair as _;
-		let signature = pair.sign(&self.payload(genesis_hash));
+		self.token(&pair.sign(&self.payload(genesis_hash)).0)
+	}
+
+	/// The bearer token of the statement with `signature` (over [`Self::payload`]), for
+	/// signers that hold their key elsewhere (a keystore, a wallet).
+	pub fn token(&self, signature: &[u8; 64]) -> String {
 		let mut bytes = self.encode();
-		bytes.extend_from_slice(&signature.0);
+		bytes.extend_from_slice(signature);
 		hex::encode(bytes)
 	}
 }

@@ -160,8 +160,10 @@ pub struct StreamingArgs {
 	pub streaming_public_url: Option<String>,
 
 	/// Relay streams published on other nodes: a viewer asking for a stream that is live
-	/// elsewhere is served from one pull of its origin (the origin named on chain).
-	#[arg(long, requires = "relay_suri")]
+	/// elsewhere is served from one pull of its origin (the origin named on chain). The relay
+	/// pulls as the account of the `strm` key in the node's keystore (`key insert --key-type
+	/// strm --scheme sr25519`), or of --relay-suri.
+	#[arg(long)]
 	pub relay: bool,
 
 	/// Let relaying pull from origins at loopback, private or link-local addresses: for a test
@@ -175,7 +177,9 @@ pub struct StreamingArgs {
 	pub relay_capacity: u32,
 
 	/// The account this node pulls relayed streams as (a secret URI such as `//Ferdie` on a dev
-	/// chain, or a secret phrase); creators grant it access to the streams it may relay.
+	/// chain, or a secret phrase), instead of the keystore's `strm` key; creators grant it
+	/// access to the streams it may relay. On a shared machine prefer the keystore: a secret on
+	/// the command line is visible to other users.
 	#[arg(long, value_name = "SURI")]
 	pub relay_suri: Option<String>,
 

@@ -281,8 +281,16 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 			);
 		}
 		let payments = StreamingPayments { offchain, lane, journal };
-		start_streaming(&task_manager, client.clone(), payments, genesis_hash, settings, metrics)
-			.await?;
+		start_streaming(
+			&task_manager,
+			client.clone(),
+			payments,
+			genesis_hash,
+			settings,
+			metrics,
+			keystore_container.keystore(),
+		)
+		.await?;
 	}
 
 	let role = config.role;
@@ -519,6 +527,63 @@ struct StreamingPayments {
 /// How far ahead of this node's clock a statement may be dated (clients' clocks drift).
 const STATEMENT_MAX_SKEW: Duration = Duration::from_secs(30);
 
+/// The key type of a relay's account key in the node's keystore (`key insert --key-type strm`).
+pub const RELAY_KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"strm");
+
+/// A relay's account key in the node's keystore: it signs there, the secret never leaves it.
+struct KeystoreRelayKey {
+	keystore: sp_keystore::KeystorePtr,
+	public: sp_core::sr25519::Public,
+}
+
+impl sutantra_integration::relay::RelaySigner for KeystoreRelayKey {
+	fn account(&self) -> sutantra_runtime::AccountId {
+		self.public.into()
+	}
+
+	fn sign(&self, payload: &[u8]) -> Option<[u8; 64]> {
+		use sp_keystore::Keystore;
+		self.keystore.sr25519_sign(RELAY_KEY_TYPE, &self.public, payload).ok().flatten().map(|s| s.0)
+	}
+}
+
+/// Who a relaying node pulls streams as: `--relay-suri`, or else the `strm` key in its keystore.
+fn relay_signer(
+	settings: &StreamingSettings,
+	keystore: sp_keystore::KeystorePtr,
+) -> Result<Option<Box<dyn sutantra_integration::relay::RelaySigner>>, ServiceError> {
+	if !settings.config.enable_relay {
+		return Ok(None);
+	}
+	if let Some(suri) = &settings.relay_suri {
+		let pair = <sp_core::sr25519::Pair as sp_core::Pair>::from_string(suri, None).map_err(|_| {
+			ServiceError::Other(
+				"--relay-suri is not a valid secret URI: give a secret phrase, a 0x seed or a \
+				 dev account such as //Ferdie"
+					.into(),
+			)
+		})?;
+		return Ok(Some(Box::new(pair)));
+	}
+	use sp_keystore::Keystore;
+	let mut keys = keystore.sr25519_public_keys(RELAY_KEY_TYPE);
+	keys.sort();
+	match keys.first() {
+		Some(public) => {
+			if keys.len() > 1 {
+				log::warn!("📡 The keystore holds {} relay (strm) keys; relaying as the first", keys.len());
+			}
+			Ok(Some(Box::new(KeystoreRelayKey { keystore, public: *public })))
+		},
+		None => Err(ServiceError::Other(
+			"--relay needs the relay's account key: put it in this node's keystore with \
+			 `sutantra-node key insert --key-type strm --scheme sr25519 --suri <secret>` (with the \
+			 node's --base-path and --chain), or give --relay-suri"
+				.into(),
+		)),
+	}
+}
+
 /// Starts the streaming engine, gated by the chain: publishers and viewers present signed
 /// statements, and the runtime says who may publish and watch.
 async fn start_streaming(
@@ -528,6 +593,7 @@ async fn start_streaming(
 	genesis_hash: <Block as BlockT>::Hash,
 	mut settings: StreamingSettings,
 	metrics: Option<sutantra_integration::metrics::Metrics>,
+	keystore: sp_keystore::KeystorePtr,
 ) -> Result<(), ServiceError> {
 	use sutantra_integration::{
 		ledger::Ledger,
@@ -550,16 +616,7 @@ async fn start_streaming(
 
 	let addr = settings.config.http_addr;
 	let own_endpoints = settings.own_endpoints();
-	let relay_key = match (&settings.relay_suri, settings.config.enable_relay) {
-		(Some(suri), true) => Some(<sp_core::sr25519::Pair as sp_core::Pair>::from_string(suri, None).map_err(|_| {
-			ServiceError::Other(
-				"--relay-suri is not a valid secret URI: give a secret phrase, a 0x seed or a \
-				 dev account such as //Ferdie"
-					.into(),
-			)
-		})?),
-		_ => None,
-	};
+	let relay_key = relay_signer(&settings, keystore)?;
 	let discovery_interval = Duration::from_secs(settings.config.discovery_interval_seconds);
 	let used_statements = journal.with_file_name("statements.seen");
 	let node_key: [u8; 32] = lane.clone().into();
@@ -587,11 +644,11 @@ async fn start_streaming(
 			))
 		})?;
 	if let Some(key) = relay_key {
-		use sp_core::{crypto::Ss58Codec, Pair};
+		use sp_core::crypto::Ss58Codec;
 		log::info!(
 			"📡 Relaying up to {} streams from their origin nodes, as {}",
 			engine.config().relay_capacity,
-			sutantra_runtime::AccountId::from(key.public()).to_ss58check()
+			key.account().to_ss58check()
 		);
 		engine.set_upstreams(Arc::new(sutantra_integration::relay::ChainUpstreams::new(
 			client.clone(),

@@ -330,4 +330,18 @@ async fn errors_say_what_to_do() {
 		fails(&node, &["stream", "watch", &id, "--duration", "5", "--suri", "//Dave"]).await;
 	assert!(stderr.contains("does not serve stream") && stderr.contains("publishing"), "{stderr}");
 	node.stop().await;
+
+	// A relay with no account key: neither in its keystore nor on its command line.
+	let base = tempfile::tempdir().unwrap();
+	let output = Command::new(BIN)
+		.args(["--dev", "--relay", "--no-mdns", "--rpc-port", "0", "--prometheus-port", "0"])
+		.args(["--streaming-addr", "127.0.0.1:0", "--listen-addr", "/ip4/127.0.0.1/tcp/0"])
+		.arg("--base-path")
+		.arg(base.path())
+		.output()
+		.await
+		.unwrap();
+	assert!(!output.status.success());
+	let stderr = String::from_utf8_lossy(&output.stderr);
+	assert!(stderr.contains("--relay needs the relay's account key") && stderr.contains("--key-type strm"), "{stderr}");
 }

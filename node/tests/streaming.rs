@@ -274,22 +274,23 @@ async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_node_relays_a_stream_from_its_origin() {
 	// Alice's node validates (Aura and GRANDPA, 6 s blocks) and ingests the stream; a full node
-	// of the same chain relays it as Ferdie, whom Alice lets carry it.
+	// of the same chain relays it as Ferdie, whom Alice lets carry it. Its streaming server is on
+	// loopback like the origin's, so it may pull from private addresses.
 	let mut origin = TestNode::start_chain(
 		&["--chain", "dev", "--alice", "--validator", "--force-authoring"],
 		&["--node-key", "0000000000000000000000000000000000000000000000000000000000000001"],
 	)
 	.await;
 	let bootnode = origin.p2p_address().await;
-	let mut relay = TestNode::start_chain(
+	// The relay's account key is in its keystore, not on its command line.
+	let mut relay = TestNode::start_chain_with_key(
 		&["--chain", "dev"],
+		("strm", "//Ferdie"),
 		&[
 			"--bootnodes",
 			&bootnode,
 			"--relay",
 			"--relay-private-origins",
-			"--relay-suri",
-			"//Ferdie",
 			"--discovery-interval",
 			"1",
 		],

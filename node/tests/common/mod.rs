@@ -57,6 +57,28 @@ impl TestNode {
 		Self::start_at(tempfile::tempdir().unwrap(), chain_args, ports, extra_args).await
 	}
 
+	/// Starts a node of the chain `chain_args` say whose keystore holds, before it starts, the
+	/// sr25519 key `suri` of `key_type` (as `sutantra-node key insert` puts it there).
+	pub async fn start_chain_with_key(
+		chain_args: &[&str],
+		(key_type, suri): (&str, &str),
+		extra_args: &[&str],
+	) -> TestNode {
+		let base_path = tempfile::tempdir().unwrap();
+		let inserted = Command::new(env!("CARGO_BIN_EXE_sutantra-node"))
+			.args(["key", "insert", "--scheme", "sr25519", "--key-type", key_type, "--suri", suri])
+			.arg("--base-path")
+			.arg(base_path.path())
+			.args(chain_args)
+			.output()
+			.await
+			.expect("sutantra-node key insert runs");
+		assert!(inserted.status.success(), "{}", String::from_utf8_lossy(&inserted.stderr));
+		let ports = (free_port(), free_port(), free_port(), free_port());
+		let chain_args = chain_args.iter().map(|arg| arg.to_string()).collect();
+		Self::start_at(base_path, chain_args, ports, extra_args).await
+	}
+
 	/// Kills the node with SIGKILL (no chance to shut down cleanly), then starts it again on
 	/// the same database and ports with `extra_args`.
 	pub async fn crash_and_restart(mut self, extra_args: &[&str]) -> TestNode {
