@@ -217,7 +217,8 @@ where
 				},
 				notification = imports.next() => match notification {
 					Some(block) if block.is_new_best => {
-						self.on_block(block.hash, *block.header.number()).await
+						let (adopted, abandoned) = branch_of(block.hash, block.tree_route.as_deref());
+						self.on_block(block.hash, *block.header.number(), adopted, abandoned).await
 					},
 					Some(_) => {},
 					None => break,
@@ -384,17 +385,34 @@ where
 		}
 	}
 
-	async fn on_block(&mut self, hash: Hash, number: BlockNumber) {
+	/// A new best block `hash`: the events of every block it adopts (`adopted`: after a reorg,
+	/// the new branch from the common ancestor up to and including this block) are acted on;
+	/// those of `abandoned` blocks (the old branch) have their viewers asked again, at this block,
+	/// since what they granted or ended may not hold any more.
+	async fn on_block(
+		&mut self,
+		hash: Hash,
+		number: BlockNumber,
+		adopted: Vec<Hash>,
+		abandoned: Vec<Hash>,
+	) {
 		let client = self.client.clone();
 		let read = crate::off_executor(move || {
-			let events = match events_at::<C, B>(&client, hash) {
+			let events_of = |block: Hash| match events_at::<C, B>(&client, block) {
 				Ok(events) => events,
 				Err(error) => {
-					log::warn!(target: LOG_TARGET, "cannot read the events of block {hash}: {error}");
+					log::warn!(target: LOG_TARGET, "cannot read the events of block {block}: {error}");
 					Vec::new()
 				},
 			};
-			let actions = Actions::from_events(&events);
+			let events: Vec<RuntimeEvent> = adopted.into_iter().flat_map(events_of).collect();
+			let mut actions = Actions::from_events(&events);
+			for block in abandoned {
+				let undone = Actions::from_events(&events_of(block));
+				actions.accounts.extend(undone.accounts);
+				actions.streams.extend(undone.streams.into_iter().chain(undone.ended));
+				actions.channels.extend(undone.channels);
+			}
 			let mut accounts = actions.accounts.clone();
 			for channel in &actions.channels {
 				match client.runtime_api().channel(hash, *channel) {
@@ -546,6 +564,18 @@ where
 	Some(Viewing { viewer, creator: info.creator, stream: Some(stream), price: info.price_per_second })
 }
 
+/// The blocks a new best block `hash` adopts (oldest first, ending with it) and those it
+/// abandons, from the tree route its import reported (`None`: it extends the old best).
+pub fn branch_of(
+	hash: Hash,
+	tree_route: Option<&sp_blockchain::TreeRoute<Block>>,
+) -> (Vec<Hash>, Vec<Hash>) {
+	let Some(route) = tree_route else { return (vec![hash], Vec::new()) };
+	let mut adopted: Vec<Hash> = route.enacted().iter().map(|block| block.hash).collect();
+	adopted.push(hash);
+	(adopted, route.retracted().iter().map(|block| block.hash).collect())
+}
+
 /// A session's on-chain stream id and admitted account, if it has both.
 fn stream_and_account(info: &sutantra_streaming::SessionInfo) -> Option<(u64, AccountId)> {
 	let stream = info.stream.as_str().parse::<u64>().ok()?;
@@ -557,6 +587,26 @@ fn stream_and_account(info: &sutantra_streaming::SessionInfo) -> Option<(u64, Ac
 mod tests {
 	use super::*;
 	use sp_keyring::Sr25519Keyring;
+
+	#[test]
+	fn a_reorg_adopts_the_new_branch_and_abandons_the_old() {
+		use sp_blockchain::{HashAndNumber, TreeRoute};
+		let block = |n: u8| HashAndNumber { hash: Hash::repeat_byte(n), number: u32::from(n) };
+		// Old best 13 (on 11, 12); the new best 23 is built on 22, 21 and the common ancestor 10.
+		let route = TreeRoute::new(
+			vec![block(13), block(12), block(11), block(10), block(21), block(22)],
+			3,
+		)
+		.unwrap();
+		let new_best = Hash::repeat_byte(23);
+		let (adopted, abandoned) = branch_of(new_best, Some(&route));
+		assert_eq!(adopted, vec![Hash::repeat_byte(21), Hash::repeat_byte(22), new_best]);
+		assert_eq!(
+			abandoned,
+			vec![Hash::repeat_byte(13), Hash::repeat_byte(12), Hash::repeat_byte(11)]
+		);
+		assert_eq!(branch_of(new_best, None), (vec![new_best], Vec::new()));
+	}
 
 	#[test]
 	fn a_blocks_events_become_actions() {
