@@ -184,6 +184,31 @@ where
 		}
 	}
 
+	/// Takes channels that were settled or closed while the node was not watching the chain off
+	/// the offchain worker's list.
+	async fn prune_pending(&self) {
+		let (client, desk) = (self.client.clone(), self.desk.clone());
+		let _ = crate::off_executor(move || {
+			let best = client.info().best_hash;
+			let api = client.runtime_api();
+			let lane = desk.book().lane().clone();
+			for channel_id in desk.book().pending() {
+				let paid = match api.channel(best, channel_id) {
+					Ok(None) => None,
+					Ok(Some(_)) => match api.lane_paid(best, channel_id, lane.clone()) {
+						Ok(paid) => Some(paid),
+						Err(_) => continue,
+					},
+					Err(_) => continue,
+				};
+				if let Err(error) = desk.book().settled(channel_id, paid) {
+					log::warn!(target: LOG_TARGET, "updating the pending claims: {error}");
+				}
+			}
+		})
+		.await;
+	}
+
 	/// Brings the streaming gauges and the bytes-sent counter up to date.
 	async fn update_metrics(&mut self) {
 		let Some(metrics) = self.metrics.clone() else { return };
@@ -204,6 +229,7 @@ where
 	/// Runs until the chain's import stream or the engine's events end.
 	pub async fn run(mut self, mut events: EngineEvents) {
 		let mut imports = self.client.import_notification_stream();
+		self.prune_pending().await;
 		let mut ticks = tokio::time::interval(Duration::from_secs(1));
 		loop {
 			tokio::select! {
@@ -396,7 +422,7 @@ where
 		adopted: Vec<Hash>,
 		abandoned: Vec<Hash>,
 	) {
-		let client = self.client.clone();
+		let (client, desk) = (self.client.clone(), self.desk.clone());
 		let read = crate::off_executor(move || {
 			let events_of = |block: Hash| match events_at::<C, B>(&client, block) {
 				Ok(events) => events,
@@ -406,6 +432,7 @@ where
 				},
 			};
 			let events: Vec<RuntimeEvent> = adopted.into_iter().flat_map(events_of).collect();
+			settle_pending(desk.book(), &events);
 			let mut actions = Actions::from_events(&events);
 			for block in abandoned {
 				let undone = Actions::from_events(&events_of(block));
@@ -562,6 +589,28 @@ where
 	let best = client.info().best_hash;
 	let info = client.runtime_api().stream(best, stream).ok()??;
 	Some(Viewing { viewer, creator: info.creator, stream: Some(stream), price: info.price_per_second })
+}
+
+/// Takes the channels whose voucher the chain paid on this node's lane, or which closed, off the
+/// list the offchain worker visits.
+fn settle_pending<V: VoucherStore>(book: &crate::vouchers::VoucherBook<V>, events: &[RuntimeEvent]) {
+	use pallet_payments::Event as Payments;
+	for event in events {
+		let settled = match event {
+			RuntimeEvent::Payments(Payments::Claimed { channel_id, lane, lane_paid, .. })
+				if lane == book.lane() =>
+			{
+				book.settled(*channel_id, Some(*lane_paid))
+			},
+			RuntimeEvent::Payments(Payments::ChannelClosed { channel_id, .. }) => {
+				book.settled(*channel_id, None)
+			},
+			_ => continue,
+		};
+		if let Err(error) = settled {
+			log::warn!(target: LOG_TARGET, "updating the pending claims: {error}");
+		}
+	}
 }
 
 /// The blocks a new best block `hash` adopts (oldest first, ending with it) and those it

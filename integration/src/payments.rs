@@ -61,6 +61,11 @@ where
 		Self { client, book, ledger, metrics }
 	}
 
+	/// The book the desk keeps vouchers in.
+	pub fn book(&self) -> &VoucherBook<V> {
+		&self.book
+	}
+
 	/// The ledger the desk counts payments in.
 	pub fn ledger(&self) -> &Arc<Ledger<L>> {
 		&self.ledger

@@ -11,7 +11,7 @@
 //! crash never loses a payment the viewer was told was accepted.
 
 use std::{
-	collections::{HashMap, HashSet},
+	collections::{BTreeSet, HashMap, HashSet},
 	fs::File,
 	io::{self, Read, Write},
 	path::{Path, PathBuf},
@@ -21,7 +21,7 @@ use std::{
 use codec::{Decode, Encode};
 use sp_runtime::AccountId32;
 use sutantra_payments_primitives::{
-	offchain_voucher_key, verify_voucher, ChannelId, SignedVoucher, Voucher, VoucherSignature,
+	offchain_voucher_key, verify_voucher, ChannelId, OFFCHAIN_PENDING_KEY, SignedVoucher, Voucher, VoucherSignature,
 };
 
 /// A channel's balance, in plancks.
@@ -166,13 +166,67 @@ pub struct VoucherBook<S> {
 	store: S,
 	/// The best accepted amount per channel, mirrored from the store.
 	best: Mutex<HashMap<ChannelId, Balance>>,
+	/// The channels whose stored voucher may be unclaimed, mirrored from the store
+	/// ([`OFFCHAIN_PENDING_KEY`]); loaded on first use. Locked after `best` when both are.
+	pending: Mutex<Option<BTreeSet<ChannelId>>>,
 }
 
 impl<S: VoucherStore> VoucherBook<S> {
 	/// A book for the chain with `genesis_hash` taking vouchers for `lane`, keeping them in
 	/// `store`.
 	pub fn new(genesis_hash: &[u8], lane: AccountId32, store: S) -> Self {
-		Self { genesis_hash: genesis_hash.to_vec(), lane, store, best: Mutex::default() }
+		Self {
+			genesis_hash: genesis_hash.to_vec(),
+			lane,
+			store,
+			best: Mutex::default(),
+			pending: Mutex::default(),
+		}
+	}
+
+	/// The channels whose stored voucher may still be unclaimed, ascending.
+	pub fn pending(&self) -> Vec<ChannelId> {
+		let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		self.loaded(&mut pending).iter().copied().collect()
+	}
+
+	/// The chain paid this node's lane of `channel_id` up to `lane_paid`, or (`None`) closed
+	/// the channel: once the stored voucher is paid, the offchain worker need not visit the
+	/// channel any more.
+	pub fn settled(&self, channel_id: ChannelId, lane_paid: Option<Balance>) -> io::Result<()> {
+		let best = self.best.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		let stored = match best.get(&channel_id) {
+			Some(amount) => Some(*amount),
+			None => self.best(channel_id).map(|s| s.voucher.cumulative_amount),
+		};
+		let paid = match (lane_paid, stored) {
+			(None, _) | (Some(_), None) => true,
+			(Some(paid), Some(stored)) => paid >= stored,
+		};
+		if !paid {
+			return Ok(());
+		}
+		let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		let list = self.loaded(&mut pending);
+		if list.remove(&channel_id) {
+			self.store.set(OFFCHAIN_PENDING_KEY, &list.iter().copied().collect::<Vec<_>>().encode())?;
+		}
+		Ok(())
+	}
+
+	/// The pending list, read from the store the first time.
+	fn loaded<'a>(
+		&self,
+		pending: &'a mut Option<BTreeSet<ChannelId>>,
+	) -> &'a mut BTreeSet<ChannelId> {
+		pending.get_or_insert_with(|| {
+			self.store
+				.get(OFFCHAIN_PENDING_KEY)
+				.and_then(|bytes| Vec::<ChannelId>::decode(&mut &bytes[..]).ok())
+				.unwrap_or_default()
+				.into_iter()
+				.collect()
+		})
 	}
 
 	/// The lane this node takes vouchers for.
@@ -247,6 +301,13 @@ impl<S: VoucherStore> VoucherBook<S> {
 			.set(&offchain_voucher_key(channel_id), &signed.encode())
 			.map_err(|error| Rejection::Storage(error.to_string()))?;
 		best.insert(channel_id, cumulative_amount);
+		let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		let list = self.loaded(&mut pending);
+		if list.insert(channel_id) {
+			self.store
+				.set(OFFCHAIN_PENDING_KEY, &list.iter().copied().collect::<Vec<_>>().encode())
+				.map_err(|error| Rejection::Storage(error.to_string()))?;
+		}
 		Ok(Accepted { total: cumulative_amount, increase: cumulative_amount - floor })
 	}
 }
@@ -574,6 +635,34 @@ mod tests {
 			restarted.accept(&signed("Bob", 500), &channel(), &viewing(), ANY),
 			Ok(Accepted { total: 500, increase: 100 })
 		);
+	}
+
+	#[test]
+	fn channels_with_unpaid_vouchers_are_listed_for_the_offchain_worker_until_paid() {
+		let store = Memory::default();
+		let book = book(store.clone());
+		let listed = |store: &Memory| {
+			store
+				.get(OFFCHAIN_PENDING_KEY)
+				.map(|bytes| Vec::<ChannelId>::decode(&mut &bytes[..]).unwrap())
+				.unwrap_or_default()
+		};
+		assert!(listed(&store).is_empty());
+		book.accept(&signed("Bob", 400), &channel(), &viewing(), ANY).unwrap();
+		assert_eq!(listed(&store), vec![9]);
+		// The chain paid part of it: still listed. All of it: taken off, durably.
+		book.settled(9, Some(300)).unwrap();
+		assert_eq!(listed(&store), vec![9]);
+		book.settled(9, Some(400)).unwrap();
+		assert!(listed(&store).is_empty());
+		assert!(book.pending().is_empty());
+		// A newer voucher lists it again; the channel closing takes it off.
+		let paid = ChannelState { lane_paid: 400, paid: 400, ..channel() };
+		book.accept(&signed("Bob", 500), &paid, &viewing(), ANY).unwrap();
+		let restarted = VoucherBook::new(&GENESIS, id("Node"), store.clone());
+		assert_eq!(restarted.pending(), vec![9]);
+		restarted.settled(9, None).unwrap();
+		assert!(listed(&store).is_empty());
 	}
 
 	#[test]

@@ -191,7 +191,7 @@ async fn a_stream_registered_and_started_by_extrinsics_is_seen_through_streams_a
 async fn a_voucher_is_settled_by_a_signed_claim_and_by_the_offchain_worker() {
 	use codec::Encode;
 	use pallet_payments::{SignedVoucher, Voucher, VoucherError, VoucherSignature};
-	use sutantra_payments_primitives::{offchain_voucher_key, sign_voucher};
+	use sutantra_payments_primitives::{offchain_voucher_key, sign_voucher, OFFCHAIN_PENDING_KEY};
 	use sutantra_runtime::apis::Channel;
 
 	// Blocks every 500 ms: the offchain worker runs on each, and picks up stored vouchers.
@@ -245,6 +245,8 @@ async fn a_voucher_is_settled_by_a_signed_claim_and_by_the_offchain_worker() {
 		voucher: second,
 	};
 	client.set_offchain_storage(&offchain_voucher_key(channel_id), &stored.encode()).await.unwrap();
+	// ... and lists the channel as pending: the worker visits listed channels only.
+	client.set_offchain_storage(OFFCHAIN_PENDING_KEY, &vec![channel_id].encode()).await.unwrap();
 	let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
 	loop {
 		let balance = client.free_balance(&alice.to_account_id()).await.unwrap();

@@ -47,10 +47,23 @@
 //! ## Offchain worker
 //!
 //! The node stores, per channel, the best voucher it accepted in offchain persistent storage
-//! under [`sutantra_payments_primitives::offchain_voucher_key`] as SCALE([`SignedVoucher`]).
-//! Each block the offchain worker reads them and submits `claim` when the unclaimed amount is at
-//! least [`Config::MinAuthorizedClaim`] or the channel is closing; it records what it submitted
-//! so that it does not submit the same claim again for [`Config::ClaimRetryBlocks`] blocks.
+//! under [`sutantra_payments_primitives::offchain_voucher_key`] as SCALE([`SignedVoucher`]), and
+//! lists the channels whose voucher may still be unclaimed under
+//! [`sutantra_payments_primitives::OFFCHAIN_PENDING_KEY`]. Each block the offchain worker visits
+//! at most [`Config::MaxOffchainClaimChecks`] of the listed channels (round robin, from where
+//! the last block stopped; never the whole channel table, which anyone can grow) and submits
+//! `claim` when the unclaimed amount is at least [`Config::MinAuthorizedClaim`] or the channel
+//! is closing; it records what it submitted so that it does not submit the same claim again for
+//! [`Config::ClaimRetryBlocks`] blocks.
+//!
+//! ## Free claims are bounded
+//!
+//! Authorized claims pay no fee, so a payer paying a second account of its own could otherwise
+//! fill blocks with them. They are bounded three ways: a block includes at most
+//! [`Config::MaxAuthorizedClaimsPerBlock`] (the rest wait for later blocks); a channel has at
+//! most one every [`Config::AuthorizedClaimGap`] blocks (unless it is closing); and their pool
+//! priority ([`Config::ClaimPriority`]) is meant to be below every signed transaction's, so
+//! paying transactions are always included first.
 //!
 //! ## Invariants (checked by `try_state`)
 //!
@@ -100,9 +113,10 @@ use sp_runtime::{
 		storage_lock::{StorageLock, Time},
 		Duration,
 	},
-	traits::{CheckedAdd, IdentifyAccount, Saturating, StaticLookup, Verify, Zero},
+	traits::{CheckedAdd, IdentifyAccount, One, Saturating, StaticLookup, Verify, Zero},
 	transaction_validity::TransactionValidityWithRefund,
 };
+use sutantra_payments_primitives::OFFCHAIN_PENDING_KEY;
 
 /// The balance type of the pallet's currency.
 pub type BalanceOf<T> =
@@ -121,6 +135,9 @@ const LOG_TARGET: &str = "runtime::payments";
 pub const OFFCHAIN_CLAIM_PREFIX: &[u8] = b"sutantra/payments/claimed/";
 /// Offchain storage: the lock that keeps two offchain workers from claiming at once.
 pub const OFFCHAIN_LOCK_KEY: &[u8] = b"sutantra/payments/ocw-lock";
+/// The offchain storage key where the offchain worker keeps the pending channel it visits next:
+/// SCALE(ChannelId).
+pub const OFFCHAIN_CURSOR_KEY: &[u8] = b"sutantra/payments/ocw-cursor";
 
 /// The offchain storage key under which the offchain worker records the claim it submitted for
 /// a channel: SCALE((voucher amount, block number)).
@@ -144,6 +161,9 @@ pub mod invalid {
 	pub const TOO_MANY_LANES: u8 = 5;
 	/// The voucher opens a lane with less than `MinAuthorizedClaim`.
 	pub const NEW_LANE_TOO_SMALL: u8 = 6;
+	/// The channel had a free claim less than `AuthorizedClaimGap` blocks ago: submit this one
+	/// later, or as a signed transaction.
+	pub const CLAIM_TOO_SOON: u8 = 7;
 }
 
 /// Signs voucher payloads in benchmarks, where the runtime's signature scheme is not known.
@@ -219,9 +239,24 @@ pub mod pallet {
 		#[pallet::constant]
 		type ClaimRetryBlocks: Get<BlockNumberFor<Self>>;
 
-		/// The priority of authorized claims in the transaction pool.
+		/// The priority of authorized claims in the transaction pool: set it below what signed
+		/// transactions get, so free claims never push out paying ones.
 		#[pallet::constant]
 		type ClaimPriority: Get<TransactionPriority>;
+
+		/// How many authorized (free) claims one block may include; the rest wait for later
+		/// blocks.
+		#[pallet::constant]
+		type MaxAuthorizedClaimsPerBlock: Get<u32>;
+
+		/// How many blocks must pass after an authorized claim on a channel before the next one
+		/// on that channel (a closing channel may be claimed at once).
+		#[pallet::constant]
+		type AuthorizedClaimGap: Get<BlockNumberFor<Self>>;
+
+		/// How many pending channels the offchain worker visits per block at most.
+		#[pallet::constant]
+		type MaxOffchainClaimChecks: Get<u32>;
 
 		/// Weights of the calls, from this pallet's benchmarks.
 		type WeightInfo: WeightInfo;
@@ -269,6 +304,17 @@ pub mod pallet {
 		BalanceOf<T>,
 		ValueQuery,
 	>;
+
+	/// The block of each channel's last authorized (free) claim.
+	#[pallet::storage]
+	pub type LastAuthorizedClaim<T: Config> =
+		StorageMap<_, Twox64Concat, ChannelId, BlockNumberFor<T>>;
+
+	/// How many authorized claims the block numbered here included (a count for an earlier
+	/// block is zero for this one).
+	#[pallet::storage]
+	pub type AuthorizedClaimsInBlock<T: Config> =
+		StorageValue<_, (BlockNumberFor<T>, u32), ValueQuery>;
 
 	/// Each payee's channels. A map, not a list: others open channels to a payee, so no bound
 	/// on them may stop anyone from paying.
@@ -401,7 +447,7 @@ pub mod pallet {
 				log::debug!(target: LOG_TARGET, "another offchain worker is claiming");
 				return;
 			};
-			let submitted = Self::submit_claims(now);
+			let (_, submitted) = Self::submit_claims(now);
 			if submitted > 0 {
 				log::info!(target: LOG_TARGET, "submitted {submitted} voucher claim(s)");
 			}
@@ -518,12 +564,18 @@ pub mod pallet {
 			signature: T::Signature,
 		) -> DispatchResult {
 			let origin: Result<frame_system::RawOrigin<T::AccountId>, OriginFor<T>> = origin.into();
-			match origin {
-				Ok(frame_system::RawOrigin::Signed(_) | frame_system::RawOrigin::Authorized) => {},
+			let free = match origin {
+				Ok(frame_system::RawOrigin::Signed(_)) => false,
+				Ok(frame_system::RawOrigin::Authorized) => true,
 				_ => return Err(DispatchError::BadOrigin),
-			}
+			};
 			let (channel, due) =
 				Self::validate_voucher(&voucher, &signature).map_err(Error::<T>::from)?;
+			if free {
+				let now = frame_system::Pallet::<T>::block_number();
+				LastAuthorizedClaim::<T>::insert(voucher.channel_id, now);
+				AuthorizedClaimsInBlock::<T>::put((now, Self::authorized_claims_in(now) + 1));
+			}
 			Self::pay(voucher, channel, due)
 		}
 
@@ -712,6 +764,14 @@ impl<T: Config> Pallet<T> {
 		if due < T::MinAuthorizedClaim::get() && !channel.is_closing() {
 			return Err(InvalidTransaction::Custom(invalid::CLAIM_TOO_SMALL).into());
 		}
+		let now = frame_system::Pallet::<T>::block_number();
+		if !channel.is_closing() && Self::claimed_too_recently(voucher.channel_id, now) {
+			return Err(InvalidTransaction::Custom(invalid::CLAIM_TOO_SOON).into());
+		}
+		if Self::authorized_claims_in(now) >= T::MaxAuthorizedClaimsPerBlock::get() {
+			// This block has its share of free claims: the claim waits for the next one.
+			return Err(InvalidTransaction::ExhaustsResources.into());
+		}
 		let validity = ValidTransaction::with_tag_prefix("SutantraPaymentsClaim")
 			.priority(T::ClaimPriority::get())
 			.and_provides((voucher.channel_id, &voucher.lane))
@@ -719,6 +779,21 @@ impl<T: Config> Pallet<T> {
 			.propagate(true)
 			.build()?;
 		Ok((validity, Weight::zero()))
+	}
+
+	/// How many authorized claims block `now` included so far.
+	fn authorized_claims_in(now: BlockNumberFor<T>) -> u32 {
+		match AuthorizedClaimsInBlock::<T>::get() {
+			(block, count) if block == now => count,
+			_ => 0,
+		}
+	}
+
+	/// Whether channel `channel_id` had an authorized claim less than `AuthorizedClaimGap`
+	/// blocks before `now`.
+	fn claimed_too_recently(channel_id: ChannelId, now: BlockNumberFor<T>) -> bool {
+		LastAuthorizedClaim::<T>::get(channel_id)
+			.is_some_and(|last| now < last.saturating_add(T::AuthorizedClaimGap::get()))
 	}
 
 	/// Pays `due` to the payee and adds it to what the voucher's lane and the channel were paid.
@@ -771,6 +846,7 @@ impl<T: Config> Pallet<T> {
 			Precision::BestEffort,
 		)?;
 		Channels::<T>::remove(channel_id);
+		LastAuthorizedClaim::<T>::remove(channel_id);
 		let _ = LanePaid::<T>::clear_prefix(channel_id, channel.lanes.saturating_add(1), None);
 		let mut ids = ChannelsByPayer::<T>::get(&channel.payer);
 		ids.retain(|id| *id != channel_id);
@@ -791,76 +867,112 @@ impl<T: Config> Pallet<T> {
 		Ok(())
 	}
 
-	/// Offchain worker: submits an authorized `claim` for every voucher the node stored that
-	/// is worth claiming and was not just submitted. Returns how many it submitted.
-	pub fn submit_claims(now: BlockNumberFor<T>) -> u32 {
-		let mut submitted = 0;
-		for (channel_id, channel) in Channels::<T>::iter() {
-			let key = sutantra_payments_primitives::offchain_voucher_key(channel_id);
-			let stored = StorageValueRef::persistent(&key);
-			let signed = match stored.get::<SignedVoucher<T::AccountId, BalanceOf<T>, T::Signature>>() {
-				Ok(Some(signed)) => signed,
-				Ok(None) => continue,
-				Err(StorageRetrievalError::Undecodable) => {
-					log::warn!(
-						target: LOG_TARGET,
-						"the stored voucher of channel {channel_id} cannot be decoded; skipped"
-					);
-					continue;
-				},
-			};
-			let voucher = signed.voucher;
-			let amount = voucher.cumulative_amount;
-			if voucher.channel_id != channel_id {
-				log::warn!(target: LOG_TARGET, "the voucher stored for channel {channel_id} names another channel");
-				continue;
-			}
-			let due = match Self::validate_voucher(&voucher, &signed.signature) {
-				Ok((_, due)) => due,
-				Err(VoucherError::NotNewer) => continue,
-				Err(error) => {
-					log::warn!(
-						target: LOG_TARGET,
-						"the voucher stored for channel {channel_id} cannot be claimed: {}",
-						error.describe()
-					);
-					continue;
-				},
-			};
-			if due < T::MinAuthorizedClaim::get() && !channel.is_closing() {
-				continue;
-			}
-			let record_key = claim_record_key(channel_id);
-			let record = StorageValueRef::persistent(&record_key);
-			let retry = T::ClaimRetryBlocks::get();
-			let noted = record.mutate(
-				|last: Result<Option<(BalanceOf<T>, BlockNumberFor<T>)>, StorageRetrievalError>| {
-					match last {
-						Ok(Some((claimed, at)))
-							if claimed >= amount && now < at.saturating_add(retry) =>
-						{
-							Err(())
-						},
-						_ => Ok((amount, now)),
-					}
-				},
-			);
-			match noted {
-				Ok(_) => {},
-				Err(MutateStorageError::ValueFunctionFailed(())) => continue,
-				Err(MutateStorageError::ConcurrentModification(_)) => continue,
-			}
-			let call = Call::<T>::claim { voucher, signature: signed.signature };
-			let xt = T::create_authorized_transaction(call.into());
-			match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
-				Ok(()) => submitted += 1,
-				Err(()) => log::warn!(
-					target: LOG_TARGET,
-					"the transaction pool refused the claim of channel {channel_id} (amount {amount:?})"
-				),
+	/// Offchain worker: visits at most `MaxOffchainClaimChecks` of the channels the node lists
+	/// as pending, from where the previous block stopped, and submits an authorized `claim` for
+	/// each stored voucher worth claiming that was not just submitted. Returns how many channels
+	/// it visited and how many claims it submitted.
+	pub fn submit_claims(now: BlockNumberFor<T>) -> (u32, u32) {
+		let pending = match StorageValueRef::persistent(OFFCHAIN_PENDING_KEY).get::<Vec<ChannelId>>() {
+			Ok(Some(pending)) => pending,
+			Ok(None) => return (0, 0),
+			Err(StorageRetrievalError::Undecodable) => {
+				log::warn!(target: LOG_TARGET, "the node's list of pending channels cannot be decoded");
+				return (0, 0);
+			},
+		};
+		if pending.is_empty() {
+			return (0, 0);
+		}
+		let cursor = StorageValueRef::persistent(OFFCHAIN_CURSOR_KEY);
+		let next: ChannelId = cursor.get().ok().flatten().unwrap_or(0);
+		// Round robin over the (ascending) list, starting at the first channel not below `next`.
+		let start = pending.partition_point(|id| *id < next);
+		let visits = (T::MaxOffchainClaimChecks::get() as usize).min(pending.len());
+		let (mut visited, mut submitted) = (0, 0);
+		for channel_id in pending.iter().cycle().skip(start).take(visits).copied() {
+			visited += 1;
+			if Self::submit_claim(channel_id, now) {
+				submitted += 1;
 			}
 		}
-		submitted
+		let after = pending[(start + visits) % pending.len()];
+		cursor.set(&after);
+		(visited, submitted)
+	}
+
+	/// Submits the claim of the voucher the node stored for `channel_id`, if it is due.
+	fn submit_claim(channel_id: ChannelId, now: BlockNumberFor<T>) -> bool {
+		let Some(channel) = Channels::<T>::get(channel_id) else { return false };
+		let key = sutantra_payments_primitives::offchain_voucher_key(channel_id);
+		let stored = StorageValueRef::persistent(&key);
+		let signed = match stored.get::<SignedVoucher<T::AccountId, BalanceOf<T>, T::Signature>>() {
+			Ok(Some(signed)) => signed,
+			Ok(None) => return false,
+			Err(StorageRetrievalError::Undecodable) => {
+				log::warn!(
+					target: LOG_TARGET,
+					"the stored voucher of channel {channel_id} cannot be decoded; skipped"
+				);
+				return false;
+			},
+		};
+		let voucher = signed.voucher;
+		let amount = voucher.cumulative_amount;
+		if voucher.channel_id != channel_id {
+			log::warn!(target: LOG_TARGET, "the voucher stored for channel {channel_id} names another channel");
+			return false;
+		}
+		let due = match Self::validate_voucher(&voucher, &signed.signature) {
+			Ok((_, due)) => due,
+			Err(VoucherError::NotNewer) => return false,
+			Err(error) => {
+				log::warn!(
+					target: LOG_TARGET,
+					"the voucher stored for channel {channel_id} cannot be claimed: {}",
+					error.describe()
+				);
+				return false;
+			},
+		};
+		if !channel.is_closing() {
+			// The claim would be included in the next block at the earliest.
+			let next_block = now.saturating_add(One::one());
+			if due < T::MinAuthorizedClaim::get() ||
+				Self::claimed_too_recently(channel_id, next_block)
+			{
+				return false;
+			}
+		}
+		let record_key = claim_record_key(channel_id);
+		let record = StorageValueRef::persistent(&record_key);
+		let retry = T::ClaimRetryBlocks::get();
+		let noted = record.mutate(
+			|last: Result<Option<(BalanceOf<T>, BlockNumberFor<T>)>, StorageRetrievalError>| {
+				match last {
+					Ok(Some((claimed, at))) if claimed >= amount && now < at.saturating_add(retry) => {
+						Err(())
+					},
+					_ => Ok((amount, now)),
+				}
+			},
+		);
+		match noted {
+			Ok(_) => {},
+			Err(MutateStorageError::ValueFunctionFailed(())) => return false,
+			Err(MutateStorageError::ConcurrentModification(_)) => return false,
+		}
+		let call = Call::<T>::claim { voucher, signature: signed.signature };
+		let xt = T::create_authorized_transaction(call.into());
+		match SubmitTransaction::<T, Call<T>>::submit_transaction(xt) {
+			Ok(()) => true,
+			Err(()) => {
+				log::warn!(
+					target: LOG_TARGET,
+					"the transaction pool refused the claim of channel {channel_id} (amount {amount:?})"
+				);
+				false
+			},
+		}
 	}
 
 	/// Checks the pallet's storage invariants (see the crate docs).

@@ -34,6 +34,9 @@ pub const ACCESS_GRACE_SECONDS: u32 = 30;
 pub const MIN_AUTHORIZED_CLAIM: Balance = 50;
 pub const CLAIM_RETRY_BLOCKS: u64 = 5;
 pub const CLAIM_PRIORITY: u64 = 1 << 20;
+pub const MAX_AUTHORIZED_CLAIMS_PER_BLOCK: u32 = 3;
+pub const AUTHORIZED_CLAIM_GAP: u64 = 4;
+pub const MAX_OFFCHAIN_CLAIM_CHECKS: u32 = 5;
 /// What the rich test accounts start with.
 pub const ENDOWMENT: Balance = 1_000_000;
 
@@ -96,6 +99,9 @@ impl pallet_payments::Config for Test {
 	type MinAuthorizedClaim = ConstU128<MIN_AUTHORIZED_CLAIM>;
 	type ClaimRetryBlocks = ConstU64<CLAIM_RETRY_BLOCKS>;
 	type ClaimPriority = ConstU64<CLAIM_PRIORITY>;
+	type MaxAuthorizedClaimsPerBlock = ConstU32<MAX_AUTHORIZED_CLAIMS_PER_BLOCK>;
+	type AuthorizedClaimGap = ConstU64<AUTHORIZED_CLAIM_GAP>;
+	type MaxOffchainClaimChecks = ConstU32<MAX_OFFCHAIN_CLAIM_CHECKS>;
 	type WeightInfo = ();
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = crate::KeystoreBenchmarkHelper;

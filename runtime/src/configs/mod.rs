@@ -155,8 +155,10 @@ parameter_types! {
 	/// An authorized (free) claim must move at least this much: about three times the fee a
 	/// signed claim would pay, and no less than the existential deposit a new payee needs.
 	pub const MinAuthorizedClaim: Balance = MILLI_UNIT;
-	/// Claims go ahead of ordinary transactions: they settle money already earned.
-	pub const ClaimPriority: TransactionPriority = TransactionPriority::MAX / 2;
+	/// Free claims come after every signed transaction (whose priority is at least 1 from
+	/// transaction payment): they cost their submitter nothing, so they must never push out a
+	/// paying transaction.
+	pub const ClaimPriority: TransactionPriority = 0;
 }
 
 impl pallet_payments::Config for Runtime {
@@ -174,6 +176,12 @@ impl pallet_payments::Config for Runtime {
 	type MinAuthorizedClaim = MinAuthorizedClaim;
 	type ClaimRetryBlocks = ConstU32<10>;
 	type ClaimPriority = ClaimPriority;
+	// A few dozen free claims a block is ample for settling (each node claims a channel at most
+	// once a minute) and bounds what self-dealing claims can take of a block.
+	type MaxAuthorizedClaimsPerBlock = ConstU32<50>;
+	// One free claim per channel per minute (10 blocks of 6 s).
+	type AuthorizedClaimGap = ConstU32<10>;
+	type MaxOffchainClaimChecks = ConstU32<100>;
 	type WeightInfo = pallet_payments::weights::SubstrateWeight<Runtime>;
 	#[cfg(feature = "runtime-benchmarks")]
 	type BenchmarkHelper = pallet_payments::KeystoreBenchmarkHelper;

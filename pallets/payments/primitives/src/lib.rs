@@ -57,6 +57,12 @@ pub const WRAP_SUFFIX: &[u8] = b"</Bytes>";
 /// value is SCALE([`SignedVoucher`]). The payments pallet's offchain worker reads it and claims it.
 pub const OFFCHAIN_VOUCHER_PREFIX: &[u8] = b"sutantra/payments/voucher/";
 
+/// The key, in the node's offchain persistent storage, of the channels whose stored voucher may
+/// still be unclaimed: SCALE(`Vec<ChannelId>`), ascending. The node adds a channel when it stores
+/// a voucher for it and removes it once the chain paid the node's lane that much or the channel
+/// closed; the offchain worker only reads it, so it visits those channels and no others.
+pub const OFFCHAIN_PENDING_KEY: &[u8] = b"sutantra/payments/pending";
+
 /// The offchain storage key of the best voucher accepted for `channel_id`.
 pub fn offchain_voucher_key(channel_id: ChannelId) -> Vec<u8> {
 	let mut key = Vec::with_capacity(OFFCHAIN_VOUCHER_PREFIX.len() + 8);

@@ -451,3 +451,70 @@ fn a_payers_own_claim_cannot_make_a_nodes_voucher_unclaimable() {
 		assert_eq!(free(&alice()), ENDOWMENT + 400);
 	});
 }
+
+/// Applies an authorized (free) claim as a block would include it.
+fn apply_free(v: Voucher<AccountId, u128>, payer: &str) -> Result<(), TransactionValidityError> {
+	let call = RuntimeCall::Payments(Call::claim { signature: sign(payer, &v), voucher: v });
+	let xt = Extrinsic::new_transaction(call, (frame_system::AuthorizeCall::new(),));
+	let info = xt.get_dispatch_info();
+	let len = xt.encoded_size();
+	let checked = Checkable::check(xt, &frame_system::ChainContext::<Test>::default()).unwrap();
+	checked.apply::<Test>(&info, len).map(|result| {
+		assert_ok!(result);
+	})
+}
+
+#[test]
+fn a_channel_gets_one_free_claim_per_gap_and_a_block_a_bounded_number() {
+	use crate::mock::{run_to_block, AUTHORIZED_CLAIM_GAP, MAX_AUTHORIZED_CLAIMS_PER_BLOCK};
+	ExtBuilder.build_and_execute(|| {
+		// A payer paying an account of its own: every claim is free to it and moves nothing.
+		let id = open(10_000);
+		assert_ok!(apply_free(voucher(id, 100), "Bob"));
+		// Within the gap the channel gets no second free claim, on this lane or another...
+		let soon = Err(InvalidTransaction::Custom(invalid::CLAIM_TOO_SOON).into());
+		assert_eq!(apply_free(voucher(id, 200), "Bob"), soon);
+		assert_eq!(apply_free(voucher_on("Node2", id, 100), "Bob"), soon);
+		// ... though a signed claim, which pays its fee, settles it at once.
+		assert_ok!(claim(voucher(id, 200), sign("Bob", &voucher(id, 200))));
+		run_to_block(1 + AUTHORIZED_CLAIM_GAP - 1);
+		assert_eq!(apply_free(voucher(id, 300), "Bob"), soon);
+		run_to_block(1 + AUTHORIZED_CLAIM_GAP);
+		assert_ok!(apply_free(voucher(id, 300), "Bob"));
+
+		// One block takes at most MAX_AUTHORIZED_CLAIMS_PER_BLOCK free claims; the next waits
+		// for a later block (ExhaustsResources: the block builder keeps it in the pool).
+		run_to_block(100);
+		let mut channels = vec![id, open(10_000), open(10_000)];
+		for _ in 0..2 {
+			let next = crate::NextChannelId::<Test>::get();
+			assert_ok!(Payments::open_channel(RuntimeOrigin::signed(charlie()), alice(), None, 10_000));
+			channels.push(next);
+		}
+		let payer = |channel: u64| if channel < channels[3] { "Bob" } else { "Charlie" };
+		for channel in &channels[..MAX_AUTHORIZED_CLAIMS_PER_BLOCK as usize] {
+			assert_ok!(apply_free(voucher(*channel, 1_000), payer(*channel)));
+		}
+		let last = channels[MAX_AUTHORIZED_CLAIMS_PER_BLOCK as usize];
+		assert_eq!(
+			apply_free(voucher(last, 1_000), payer(last)),
+			Err(InvalidTransaction::ExhaustsResources.into())
+		);
+		// The transaction pool checks it for the next block (the count of this one is stale
+		// there), where it is included.
+		run_to_block(101);
+		assert_ok!(authorize(voucher(last, 1_000), sign(payer(last), &voucher(last, 1_000))));
+		assert_ok!(apply_free(voucher(last, 1_000), payer(last)));
+	});
+}
+
+#[test]
+fn a_closing_channel_may_be_claimed_free_at_once() {
+	ExtBuilder.build_and_execute(|| {
+		let id = open(10_000);
+		assert_ok!(apply_free(voucher(id, 100), "Bob"));
+		assert_ok!(Payments::close(RuntimeOrigin::signed(bob()), id));
+		assert_ok!(apply_free(voucher(id, 400), "Bob"));
+		assert_eq!(free(&alice()), ENDOWMENT + 400);
+	});
+}

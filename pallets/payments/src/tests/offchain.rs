@@ -10,7 +10,7 @@ use sp_core::offchain::{
 };
 use sp_runtime::traits::{Applyable, Checkable};
 use std::sync::Arc;
-use sutantra_payments_primitives::offchain_voucher_key;
+use sutantra_payments_primitives::{offchain_voucher_key, OFFCHAIN_PENDING_KEY};
 
 use super::channels::open;
 use crate::{
@@ -36,12 +36,29 @@ fn offchain_ext() -> (sp_io::TestExternalities, Arc<parking_lot::RwLock<PoolStat
 	(ext, pool_state)
 }
 
-/// What the node does when it accepts a voucher: store it under the documented key.
+/// What the node does when it accepts a voucher: store it under the documented key and list its
+/// channel as pending.
 fn store(voucher: Voucher<AccountId, u128>) -> SignedVoucher<AccountId, u128> {
 	let key = offchain_voucher_key(voucher.channel_id);
 	let signed = SignedVoucher { signature: sign("Bob", &voucher), voucher };
 	sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, &key, &signed.encode());
+	list_pending(signed.voucher.channel_id);
 	signed
+}
+
+/// Adds `channel` to the node's list of pending channels.
+fn list_pending(channel: u64) {
+	let mut pending = pending();
+	if let Err(at) = pending.binary_search(&channel) {
+		pending.insert(at, channel);
+	}
+	sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, OFFCHAIN_PENDING_KEY, &pending.encode());
+}
+
+fn pending() -> Vec<u64> {
+	sp_io::offchain::local_storage_get(StorageKind::PERSISTENT, OFFCHAIN_PENDING_KEY)
+		.map(|bytes| Vec::<u64>::decode(&mut &bytes[..]).unwrap())
+		.unwrap_or_default()
 }
 
 /// The exact transaction the worker should submit for `signed`.
@@ -139,7 +156,8 @@ fn unusable_stored_vouchers_are_skipped() {
 				StorageKind::PERSISTENT,
 				&offchain_voucher_key(channel),
 				value,
-			)
+			);
+			list_pending(channel);
 		};
 		let first = open(1_000);
 		let second = open(1_000);
@@ -167,5 +185,93 @@ fn unusable_stored_vouchers_are_skipped() {
 		);
 		run_worker(2);
 		assert!(submitted(&pool).is_empty());
+	});
+}
+
+#[test]
+fn the_worker_visits_only_pending_channels_and_a_bounded_number_per_block() {
+	use crate::mock::MAX_OFFCHAIN_CLAIM_CHECKS;
+	let (mut ext, pool) = offchain_ext();
+	ext.execute_with(|| {
+		// A stored voucher the node did not list is never visited.
+		let unlisted = open(1_000);
+		let voucher = Voucher { channel_id: unlisted, lane: lane(), cumulative_amount: 400 };
+		let signed = SignedVoucher { signature: sign("Bob", &voucher), voucher };
+		sp_io::offchain::local_storage_set(
+			StorageKind::PERSISTENT,
+			&offchain_voucher_key(unlisted),
+			&signed.encode(),
+		);
+		assert_eq!(Payments::submit_claims(2), (0, 0));
+
+		// Eight listed channels, two of them with a voucher worth claiming (the others closed
+		// or never on chain): five visits a block, round robin.
+		let due = [open(1_000), open(1_000)];
+		for channel in due {
+			store(Voucher { channel_id: channel, lane: lane(), cumulative_amount: 400 });
+		}
+		for gone in [100, 101, 102, 103, 104, 105] {
+			list_pending(gone);
+		}
+		assert_eq!(pending().len(), 8);
+		assert_eq!(Payments::submit_claims(3), (MAX_OFFCHAIN_CLAIM_CHECKS, 2));
+		assert_eq!(Payments::submit_claims(4), (MAX_OFFCHAIN_CLAIM_CHECKS, 0));
+		assert_eq!(submitted(&pool).len(), 2);
+	});
+}
+
+/// The offchain worker's cost in one block with 10,000 channels on chain: only the listed ones
+/// are visited, at most `MaxOffchainClaimChecks`. Figures: `cargo test --workspace -p
+/// pallet-payments offchain::cost -- --nocapture` (native code, mock runtime, in-memory storage).
+#[test]
+fn cost_of_a_block_of_the_worker_at_ten_thousand_channels() {
+	use crate::{mock::MAX_OFFCHAIN_CLAIM_CHECKS, Channel, Channels};
+	let (mut ext, _pool) = offchain_ext();
+	ext.execute_with(|| {
+		let payer = bob();
+		for id in 0..10_000u64 {
+			let channel = Channel {
+				payer: payer.clone(),
+				payee: alice(),
+				stream_id: None,
+				deposit: 1_000,
+				paid: 0,
+				lanes: 0,
+				opened_at: 1,
+				last_activity: 1,
+				closes_at: None,
+			};
+			Channels::<Test>::insert(id, channel);
+		}
+		let time = |f: &dyn Fn()| {
+			let started = std::time::Instant::now();
+			f();
+			started.elapsed()
+		};
+		// Before: the worker walked every channel each block.
+		let scan = time(&|| assert_eq!(Channels::<Test>::iter().count(), 10_000));
+		// Now: nothing pending costs nothing; 10,000 pending cost `MaxOffchainClaimChecks` visits.
+		let idle = time(&|| assert_eq!(Payments::submit_claims(2), (0, 0)));
+		for id in 0..10_000u64 {
+			let voucher = Voucher { channel_id: id, lane: lane(), cumulative_amount: 400 };
+			let signed = SignedVoucher { signature: sign("Bob", &voucher), voucher };
+			sp_io::offchain::local_storage_set(
+				StorageKind::PERSISTENT,
+				&offchain_voucher_key(id),
+				&signed.encode(),
+			);
+		}
+		let all: Vec<u64> = (0..10_000).collect();
+		sp_io::offchain::local_storage_set(StorageKind::PERSISTENT, OFFCHAIN_PENDING_KEY, &all.encode());
+		let busy = time(&|| assert_eq!(Payments::submit_claims(3).0, MAX_OFFCHAIN_CLAIM_CHECKS));
+		println!(
+			"offchain worker, one block, 10,000 channels on chain (native, mock runtime, in-memory storage): \
+			 reading the whole channel table {:.1} ms; nothing pending {:.3} ms; all 10,000 pending, \
+			 {MAX_OFFCHAIN_CLAIM_CHECKS} visited {:.1} ms",
+			scan.as_secs_f64() * 1e3,
+			idle.as_secs_f64() * 1e3,
+			busy.as_secs_f64() * 1e3,
+		);
+		assert!(idle < std::time::Duration::from_millis(50), "{idle:?}");
 	});
 }
