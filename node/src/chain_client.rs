@@ -343,6 +343,22 @@ impl ChainClient {
 		Ok(events)
 	}
 
+	/// What signing an immortal transaction for this chain takes (for tools that sign many
+	/// transactions at once, with nonces of their own).
+	pub fn signing_context(&self) -> SigningContext {
+		SigningContext {
+			genesis_hash: self.genesis_hash,
+			spec_version: self.spec_version,
+			transaction_version: self.transaction_version,
+			mortality: None,
+		}
+	}
+
+	/// Hands an encoded transaction to the node's pool without following it; returns its hash.
+	pub async fn submit_encoded(&self, extrinsic: Vec<u8>) -> Result<Hash, Error> {
+		request(&self.rpc, "author_submitExtrinsic", rpc_params![Bytes(extrinsic)]).await
+	}
+
 	/// Writes `value` under `key` in the node's persistent offchain storage, where its offchain
 	/// workers read (an unsafe RPC method: the node must allow it, as a local dev node does).
 	pub async fn set_offchain_storage(&self, key: &[u8], value: &[u8]) -> Result<(), Error> {

@@ -170,3 +170,151 @@ async fn a_statement_is_good_once_and_only_at_its_node_even_across_a_restart() {
 	let _ = publisher.stop().await;
 	node.stop().await;
 }
+
+/// A payer who pays accounts of its own floods the pool with free (authorized) claims: they
+/// cost it nothing. Paying transactions submitted in the middle of the flood still land in the
+/// next block, and no block holds more free claims than the runtime allows. Figures: `cargo
+/// test --workspace --test hostile -- --nocapture free_claims` (blocks every 500 ms, dev node).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flood_of_free_self_dealing_claims_leaves_paying_transactions_their_blocks() {
+	use codec::Encode;
+	use frame_system::offchain::CreateAuthorizedTransaction;
+	use sutantra_node::extrinsic::sign;
+	use sutantra_payments_primitives::{sign_voucher, Voucher};
+	use sutantra_runtime::{AccountId, Runtime, UncheckedExtrinsic};
+
+	const CHANNELS_PER_PAYER: u32 = 20;
+	let next_channel_id =
+		|| sutantra_node::chain_client::plain_storage_key("Payments", "NextChannelId");
+	const LANES: u8 = 3;
+	const TRANSFERS: u32 = 20;
+	let mut node = TestNode::start(&["--consensus", "manual-seal-500"]).await;
+	let client = node.client().await;
+	let context = client.signing_context();
+	let payers =
+		[Sr25519Keyring::Bob, Sr25519Keyring::Charlie, Sr25519Keyring::Dave, Sr25519Keyring::Eve];
+	let partner = Sr25519Keyring::Ferdie;
+
+	// 80 channels to a partner account, opened at once.
+	let first_channel: u64 = client
+		.storage(next_channel_id(), None, "NextChannelId")
+		.await
+		.unwrap()
+		.unwrap_or(0);
+	for payer in payers {
+		let nonce = client.next_nonce(&payer.to_account_id()).await.unwrap();
+		for i in 0..CHANNELS_PER_PAYER {
+			let open = RuntimeCall::Payments(pallet_payments::Call::open_channel {
+				payee: partner.to_account_id().into(),
+				stream_id: None,
+				deposit: UNIT,
+			});
+			let signed = sign(&payer.pair(), open, nonce + i, &context);
+			client.submit_encoded(signed.encode()).await.unwrap();
+		}
+	}
+	let channels = payers.len() as u64 * u64::from(CHANNELS_PER_PAYER);
+	node.wait_for("the channels to open", Duration::from_secs(60), || async {
+		let next: u64 = client
+			.storage(next_channel_id(), None, "NextChannelId")
+			.await
+			.ok()??;
+		(next >= first_channel + channels).then_some(())
+	})
+	.await;
+
+	// The flood: every channel, three lanes each, the smallest free claim on each lane, all
+	// signed first and handed to the node at once.
+	let mut flood_xts = Vec::new();
+	for payer in payers {
+		let theirs: Vec<(u64, pallet_payments::Channel<AccountId, u128, u32>)> = client
+			.runtime_call("PaymentsApi_channels_of", payer.to_account_id(), None, "channels")
+			.await
+			.unwrap();
+		assert_eq!(theirs.len(), CHANNELS_PER_PAYER as usize);
+		for (channel_id, _) in theirs {
+			for lane in 0..LANES {
+				let voucher = Voucher {
+					channel_id,
+					lane: AccountId::new([lane + 1; 32]),
+					cumulative_amount: sutantra_runtime::MILLI_UNIT,
+				};
+				let signature = sign_voucher(&payer.pair(), client.genesis_hash().as_ref(), &voucher);
+				let call = RuntimeCall::Payments(pallet_payments::Call::claim {
+					voucher,
+					signature: signature.into(),
+				});
+				let xt = UncheckedExtrinsic::new_transaction(
+					call,
+					<Runtime as CreateAuthorizedTransaction<RuntimeCall>>::create_extension(),
+				);
+				flood_xts.push(xt.encode());
+			}
+		}
+	}
+	let flood_from = client.best_number().await.unwrap();
+	let taken = futures::future::join_all(
+		flood_xts.into_iter().map(|xt| client.submit_encoded(xt)),
+	)
+	.await;
+	let flood = taken.iter().filter(|taken| taken.is_ok()).count();
+	assert_eq!(flood, (channels * u64::from(LANES)) as usize, "the pool took every claim");
+	// In the middle of it, Alice pays twenty people.
+	let alice = Sr25519Keyring::Alice;
+	let submitted_at = client.best_number().await.unwrap();
+	let nonce = client.next_nonce(&alice.to_account_id()).await.unwrap();
+	let transfers = (0..TRANSFERS).map(|i| {
+		let transfer = RuntimeCall::Balances(pallet_balances::Call::transfer_keep_alive {
+			dest: AccountId::new([100 + i as u8; 32]).into(),
+			value: UNIT,
+		});
+		sign(&alice.pair(), transfer, nonce + i, &context).encode()
+	});
+	for taken in futures::future::join_all(transfers.map(|xt| client.submit_encoded(xt))).await {
+		taken.unwrap();
+	}
+	let landed_at = node
+		.wait_for("Alice's transfers to land", Duration::from_secs(30), || async {
+			let now = client.next_nonce(&alice.to_account_id()).await.ok()?;
+			if now >= nonce + TRANSFERS {
+				client.best_number().await.ok()
+			} else {
+				None
+			}
+		})
+		.await;
+
+	// Free claims included per block, over the next blocks.
+	tokio::time::sleep(Duration::from_secs(6)).await;
+	let last = client.best_number().await.unwrap();
+	let mut per_block = Vec::new();
+	for number in flood_from + 1..=last {
+		let hash = client.block_hash(number).await.unwrap();
+		let claims = client
+			.block_events(hash)
+			.await
+			.unwrap()
+			.iter()
+			.filter(|record| {
+				matches!(
+					record.event,
+					sutantra_runtime::RuntimeEvent::Payments(pallet_payments::Event::Claimed { .. })
+				)
+			})
+			.count();
+		per_block.push(claims);
+	}
+	println!(
+		"free-claim flood: {flood} self-dealing claims taken by the pool from block #{flood_from}; \
+		 {TRANSFERS} signed transfers submitted at block #{submitted_at} all landed by block \
+		 #{landed_at} ({} block(s)); free claims per block from #{}: {per_block:?} (cap 50, one \
+		 per channel per 10 blocks)",
+		landed_at - submitted_at,
+		flood_from + 1
+	);
+	assert!(landed_at <= submitted_at + 2, "the transfers waited behind free claims");
+	assert!(per_block.iter().all(|claims| *claims <= 50), "{per_block:?}");
+	// One per channel: however many lanes the flood used, at most 80 claims in these blocks.
+	assert!(per_block.iter().sum::<usize>() <= channels as usize, "{per_block:?}");
+	node.stop().await;
+}
