@@ -94,7 +94,7 @@ pub fn new_partial(config: &Configuration, consensus: Consensus) -> Result<Servi
 
 	let transaction_pool = Arc::from(
 		sc_transaction_pool::Builder::new(
-			task_manager.spawn_essential_handle(),
+			QuietWhenDropped(task_manager.spawn_essential_handle()),
 			client.clone(),
 			config.role.is_authority().into(),
 		)
@@ -526,6 +526,43 @@ struct StreamingPayments {
 
 /// How far ahead of this node's clock a statement may be dated (clients' clocks drift).
 const STATEMENT_MAX_SKEW: Duration = Duration::from_secs(30);
+
+/// Spawns essential tasks whose normal end means their owner was dropped: the transaction pool's
+/// background tasks end when the pool is dropped, which happens only while the node shuts down,
+/// and an essential task that ends is reported as a failure ("Essential task `txpool-background`
+/// failed") on every clean stop. Such an end waits for the shutdown instead; a panic is still a
+/// failure that stops the node.
+#[derive(Clone)]
+struct QuietWhenDropped(sc_service::SpawnEssentialTaskHandle);
+
+impl QuietWhenDropped {
+	fn quiet(task: futures::future::BoxFuture<'static, ()>) -> futures::future::BoxFuture<'static, ()> {
+		Box::pin(async move {
+			task.await;
+			futures::future::pending::<()>().await
+		})
+	}
+}
+
+impl sp_core::traits::SpawnEssentialNamed for QuietWhenDropped {
+	fn spawn_essential_blocking(
+		&self,
+		name: &'static str,
+		group: Option<&'static str>,
+		task: futures::future::BoxFuture<'static, ()>,
+	) {
+		self.0.spawn_blocking(name, group, Self::quiet(task));
+	}
+
+	fn spawn_essential(
+		&self,
+		name: &'static str,
+		group: Option<&'static str>,
+		task: futures::future::BoxFuture<'static, ()>,
+	) {
+		self.0.spawn(name, group, Self::quiet(task));
+	}
+}
 
 /// The key type of a relay's account key in the node's keystore (`key insert --key-type strm`).
 pub const RELAY_KEY_TYPE: sp_core::crypto::KeyTypeId = sp_core::crypto::KeyTypeId(*b"strm");

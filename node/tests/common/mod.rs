@@ -24,6 +24,8 @@ use tokio::{
 
 /// Lines of node output kept to explain a failure.
 const LOG_TAIL: usize = 80;
+/// Written into a node's log where the test asked it to stop.
+const STOP_MARK: &str = "--- the test sends Ctrl-C (SIGINT) ---";
 
 pub struct TestNode {
 	child: Child,
@@ -225,6 +227,7 @@ impl TestNode {
 	/// Stops the node with SIGINT and checks that it shuts down cleanly.
 	pub async fn stop(mut self) {
 		let pid = self.child.id().expect("the node is still running");
+		self.log.lock().unwrap().push_back(STOP_MARK.into());
 		let sent = std::process::Command::new("kill")
 			.args(["-INT", &pid.to_string()])
 			.status()
@@ -235,5 +238,13 @@ impl TestNode {
 			.unwrap_or_else(|_| panic!("the node did not stop within 60 s\n{}", self.log_tail()))
 			.unwrap();
 		assert!(status.success(), "the node exited with {status}\n{}", self.log_tail());
+		// A clean stop logs no error: what the node said after Ctrl-C (once its output is read).
+		tokio::time::sleep(Duration::from_millis(300)).await;
+		let tail = self.log_tail();
+		let after_stop = tail.rsplit(STOP_MARK).next().unwrap_or_default();
+		assert!(
+			!after_stop.contains("Essential task") && !after_stop.contains("ERROR"),
+			"the node logged an error while stopping:\n{after_stop}"
+		);
 	}
 }
