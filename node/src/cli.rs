@@ -86,6 +86,15 @@ pub struct StreamingArgs {
 	#[arg(long, value_name = "ADDR", default_value_t = sutantra_streaming::config::DEFAULT_HTTP_ADDR)]
 	pub streaming_addr: std::net::SocketAddr,
 
+	/// Serve WHIP/WHEP over HTTPS with this certificate chain (PEM), so pages served over HTTPS
+	/// (and browsers that refuse mixed content) can reach the node. Needs --streaming-tls-key.
+	#[arg(long, value_name = "PEM", requires = "streaming_tls_key")]
+	pub streaming_tls_cert: Option<std::path::PathBuf>,
+
+	/// The private key (PEM) of --streaming-tls-cert.
+	#[arg(long, value_name = "PEM", requires = "streaming_tls_cert")]
+	pub streaming_tls_key: Option<std::path::PathBuf>,
+
 	/// The UDP ports WebRTC media uses, one per session: `FIRST-LAST`.
 	#[arg(long, value_name = "FIRST-LAST", default_value = "40000-40999",
 		value_parser = sutantra_streaming::config::parse_port_range)]
@@ -194,6 +203,12 @@ impl StreamingArgs {
 	pub fn config(&self) -> Option<sutantra_streaming::StreamingConfig> {
 		(!self.no_streaming).then(|| sutantra_streaming::StreamingConfig {
 			http_addr: self.streaming_addr,
+			tls: match (&self.streaming_tls_cert, &self.streaming_tls_key) {
+				(Some(cert), Some(key)) => {
+					Some(sutantra_streaming::TlsFiles { cert: cert.clone(), key: key.clone() })
+				},
+				_ => None,
+			},
 			udp_bind_ip: self.webrtc_bind_ip,
 			udp_ports: self.webrtc_ports.clone(),
 			public_ip: self.public_ip,

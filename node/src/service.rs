@@ -502,13 +502,14 @@ impl StreamingSettings {
 	/// The base URLs this node's streaming server is reached at.
 	fn own_endpoints(&self) -> Vec<String> {
 		let addr = self.config.http_addr;
+		let scheme = if self.config.tls.is_some() { "https" } else { "http" };
 		let mut endpoints: Vec<String> = self.public_url.iter().cloned().collect();
 		if addr.ip().is_unspecified() || addr.ip().is_loopback() {
-			endpoints.push(format!("http://127.0.0.1:{}", addr.port()));
-			endpoints.push(format!("http://localhost:{}", addr.port()));
+			endpoints.push(format!("{scheme}://127.0.0.1:{}", addr.port()));
+			endpoints.push(format!("{scheme}://localhost:{}", addr.port()));
 		}
 		if !addr.ip().is_unspecified() {
-			endpoints.push(format!("http://{addr}"));
+			endpoints.push(format!("{scheme}://{addr}"));
 		}
 		endpoints
 	}

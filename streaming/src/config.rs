@@ -18,6 +18,8 @@ pub const DEFAULT_UDP_PORTS: RangeInclusive<u16> = 40000..=40999;
 pub struct StreamingConfig {
 	/// Where the HTTP signalling server listens. Port 0 picks a free port (tests).
 	pub http_addr: SocketAddr,
+	/// Serve signalling over HTTPS with this certificate and key instead of plain HTTP.
+	pub tls: Option<crate::tls::TlsFiles>,
 	/// The local address WebRTC media sockets bind to. `0.0.0.0` binds every non-loopback
 	/// interface; a loopback address (tests) binds only that address.
 	pub udp_bind_ip: IpAddr,
@@ -88,6 +90,7 @@ impl Default for StreamingConfig {
 	fn default() -> Self {
 		Self {
 			http_addr: DEFAULT_HTTP_ADDR,
+			tls: None,
 			udp_bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
 			udp_ports: DEFAULT_UDP_PORTS,
 			public_ip: None,

@@ -130,6 +130,9 @@ pub enum Error {
 		/// The operating system's error.
 		source: std::io::Error,
 	},
+	/// The TLS certificate or key cannot be used.
+	#[error("streaming TLS: {0}")]
+	Tls(String),
 	/// WebRTC failed underneath us.
 	#[error("WebRTC: {0}")]
 	WebRtc(String),
@@ -166,6 +169,7 @@ impl Error {
 			Error::Busy { .. } => 503,
 			Error::Config(_)
 			| Error::Listen { .. }
+			| Error::Tls(_)
 			| Error::WebRtc(_)
 			| Error::Client(_)
 			| Error::File { .. } => 500,

@@ -32,9 +32,11 @@ pub mod http;
 pub mod latency;
 pub mod policy;
 mod sdp;
+pub mod tls;
 pub mod types;
 
 pub use config::{StreamingConfig, TurnServer};
+pub use tls::TlsFiles;
 pub use engine::{
 	Answer, DirectoryEntry, Engine, EngineEvents, SessionInfo, SessionStats, StreamSummary,
 	TrackSummary, Upstream, UpstreamLocator, PAY_CHANNEL_LABEL,
