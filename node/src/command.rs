@@ -182,7 +182,8 @@ pub fn run() -> sc_cli::Result<()> {
 /// A client command's end: its error printed for the person at the terminal, exit code 1.
 fn client_command(outcome: crate::client::Outcome) -> sc_cli::Result<()> {
 	if let Err(failure) = outcome {
-		eprintln!("error: {failure}");
+		// A reason may come from a remote node: shown with its control characters escaped.
+		eprintln!("error: {}", crate::client::printable(&failure.to_string(), true));
 		std::process::exit(1);
 	}
 	Ok(())

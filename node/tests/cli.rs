@@ -329,6 +329,19 @@ async fn errors_say_what_to_do() {
 	let stderr =
 		fails(&node, &["stream", "watch", &id, "--duration", "5", "--suri", "//Dave"]).await;
 	assert!(stderr.contains("does not serve stream") && stderr.contains("publishing"), "{stderr}");
+
+	// A title full of terminal escapes (clear the screen, retitle the window, ring the bell,
+	// reverse the text) is shown escaped, in tables and in details; JSON keeps it as it is.
+	let evil = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}[31mred\u{202e}cod.exe";
+	let created =
+		json(&node, &["stream", "create", "--title", evil, "--price-per-second", "0", "--suri", "//Alice"])
+			.await;
+	let evil_id = created["id"].to_string();
+	for shown in [ok(&node, &["stream", "list"]).await, ok(&node, &["stream", "show", &evil_id]).await] {
+		assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}') && !shown.contains('\u{202e}'), "{shown:?}");
+		assert!(shown.contains("\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"), "{shown}");
+	}
+	assert_eq!(json(&node, &["stream", "show", &evil_id]).await["title"], evil);
 	node.stop().await;
 
 	// A relay with no account key: neither in its keystore nor on its command line.

@@ -61,6 +61,7 @@ pub fn router(engine: Engine) -> Router {
 		.route("/pay", post(post_pay))
 		.route("/watch/{stream}", get(get_player))
 		.fallback(not_found)
+		.method_not_allowed_fallback(method_not_allowed)
 		.layer(DefaultBodyLimit::max(MAX_OFFER_BYTES))
 		.layer(cors)
 		.with_state(engine)
@@ -341,6 +342,13 @@ async fn get_player(Path(stream): Path<String>) -> Response {
 		Ok(_) => Html(PLAYER).into_response(),
 		Err(error) => refuse(&error),
 	}
+}
+
+async fn method_not_allowed(method: Method) -> Response {
+	plain(
+		StatusCode::METHOD_NOT_ALLOWED,
+		&format!("{method} is not served here: offers are POSTed, sessions DELETEd, the rest is GET"),
+	)
 }
 
 async fn not_found() -> Response {

@@ -98,6 +98,29 @@ pub fn blocks_for(seconds: u64) -> BlockNumber {
 	BlockNumber::try_from(blocks).unwrap_or(BlockNumber::MAX)
 }
 
+/// Text from the chain or a node (titles, descriptions, origins, a server's reasons) as it may be
+/// shown on a terminal: control characters (escape sequences that would recolour, move the
+/// cursor, retitle the window or ring the bell), and the invisible characters that reorder text,
+/// are shown escaped (`\u{1b}`). Line breaks are kept only if `lines` is set.
+pub fn printable(text: &str, lines: bool) -> String {
+	let mut out = String::with_capacity(text.len());
+	for c in text.chars() {
+		let hidden = c.is_control()
+			|| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+		if hidden && !(lines && c == '\n') {
+			out.extend(c.escape_unicode());
+		} else {
+			out.push(c);
+		}
+	}
+	out
+}
+
+/// Bytes from the chain (a title, a description) as one printable line.
+pub fn printable_bytes(bytes: &[u8]) -> String {
+	printable(&String::from_utf8_lossy(bytes), false)
+}
+
 /// A plain-text table: a header row, then the rows, columns padded to their widest cell.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 	let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
@@ -119,6 +142,28 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn terminal_escapes_from_the_chain_are_shown_escaped() {
+		let title = "\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\u{9b}31m\u{202e}txt.exe";
+		let shown = printable(title, false);
+		assert!(!shown.chars().any(|c| c.is_control() || c == '\u{202e}'), "{shown:?}");
+		assert_eq!(
+			shown,
+			"\\u{1b}]0;owned\\u{7}\\u{1b}[2J\\u{1b}[31mred\\u{9b}31m\\u{202e}txt.exe"
+		);
+		assert_eq!(printable("two\nlines", true), "two\nlines");
+		assert_eq!(printable("two\nlines", false), "two\\u{a}lines");
+		assert_eq!(printable_bytes(b"caf\xc3\xa9 \xff"), "café \u{fffd}");
+	}
+
+	proptest::proptest! {
+		#[test]
+		fn nothing_from_the_chain_reaches_the_terminal_as_a_control_character(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+			let shown = printable_bytes(&bytes);
+			proptest::prop_assert!(!shown.chars().any(|c| c.is_control()));
+		}
+	}
 
 	#[test]
 	fn amounts_round_trip() {

@@ -16,7 +16,7 @@ use std::path::Path;
 use sp_core::{crypto::Ss58Codec, sr25519, Pair};
 use sutantra_runtime::{AccountId, Balance, Hash, RuntimeCall, RuntimeEvent};
 
-pub use format::{format_amount, parse_amount};
+pub use format::{format_amount, parse_amount, printable};
 
 use crate::{
 	chain_client::{ChainClient, Included, TxProgress, WaitFor},

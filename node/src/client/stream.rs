@@ -306,7 +306,7 @@ async fn list(session: &Session, live: bool, creator: Option<&str>) -> Outcome {
 			.map(|(id, info)| {
 				vec![
 					id.to_string(),
-					String::from_utf8_lossy(&info.title).into_owned(),
+					printable_bytes(&info.title),
 					status_word(info.status).into(),
 					format!("{}/s", format_amount(info.price_per_second)),
 					short_account(&info.creator),
@@ -340,7 +340,7 @@ async fn show(session: &Session, id: u64) -> Outcome {
 	value["on_this_node"] = here.clone().unwrap_or(serde_json::Value::Null);
 	session.print(value, || {
 		let mut lines = vec![
-			format!("stream {id}: {}", String::from_utf8_lossy(&info.title)),
+			format!("stream {id}: {}", printable_bytes(&info.title)),
 			format!("status:       {}", status_word(info.status)),
 			format!("creator:      {}", info.creator.to_ss58check()),
 			format!("price:        {}/s", format_amount(info.price_per_second)),
@@ -361,10 +361,10 @@ async fn show(session: &Session, id: u64) -> Outcome {
 			lines.push(format!("ended:        {}", format_block(block, best)));
 		}
 		if !info.description.is_empty() {
-			lines.push(format!("description:  {}", String::from_utf8_lossy(&info.description)));
+			lines.push(format!("description:  {}", printable_bytes(&info.description)));
 		}
 		if let Some(origin) = &info.origin {
-			lines.push(format!("origin:       {}", String::from_utf8_lossy(origin)));
+			lines.push(format!("origin:       {}", printable_bytes(origin)));
 		}
 		lines.push(format!("deposit:      {}", format_amount(info.deposit)));
 		match &here {

@@ -188,7 +188,7 @@ pub(super) async fn watch(
 	if !quiet {
 		eprintln!(
 			"watching stream {id} ({}) from {endpoint}; Ctrl-C stops",
-			String::from_utf8_lossy(&info.title)
+			printable_bytes(&info.title)
 		);
 	}
 
