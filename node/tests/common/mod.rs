@@ -146,6 +146,11 @@ impl TestNode {
 		}
 	}
 
+	/// The node's process id.
+	pub fn pid(&self) -> u32 {
+		self.child.id().expect("the node is running")
+	}
+
 	/// The streaming server's base URL.
 	pub fn streaming_url(&self) -> String {
 		format!("http://127.0.0.1:{}", self.streaming_port)
