@@ -267,3 +267,77 @@ async fn origins_at_private_addresses_are_not_reached_and_never_quoted() {
 	assert_eq!(requests.load(std::sync::atomic::Ordering::SeqCst), 1);
 	assert!(relay.engine.sessions().is_empty());
 }
+
+/// An origin that answers every WHEP offer with a plausible SDP answer and then never connects:
+/// ICE towards it fails, so the pull never brings media.
+async fn origin_that_never_connects() -> String {
+	use axum::http::{header, StatusCode};
+	use axum::response::IntoResponse;
+	let app = axum::Router::new().fallback(|body: String| async move {
+		// Answer each media section of the offer by its mid, sending video, as an origin would.
+		let mut answer = String::from(
+			"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+			 a=ice-ufrag:stuk\r\na=ice-pwd:stuckstuckstuckstuckstu\r\n\
+			 a=fingerprint:sha-256 3B:25:7D:53:E9:E7:3C:07:9E:14:5C:26:B1:49:B5:C9:2B:11:6E:38:7A:A6:28:DE:8F:38:2D:63:0C:8D:27:DC\r\n\
+			 a=setup:active\r\n",
+		);
+		let mids: Vec<&str> =
+			body.lines().filter_map(|line| line.trim().strip_prefix("a=mid:")).collect();
+		answer.push_str(&format!("a=group:BUNDLE {}\r\n", mids.join(" ")));
+		let mut mid = mids.iter();
+		for line in body.lines().filter(|line| line.starts_with("m=")) {
+			let Some(mid) = mid.next() else { break };
+			if line.starts_with("m=video") {
+				answer.push_str(&format!(
+					"m=video 9 UDP/TLS/RTP/SAVPF 96\r\nc=IN IP4 127.0.0.1\r\na=mid:{mid}\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:96 VP8/90000\r\na=ssrc:1234 cname:stuck\r\n"
+				));
+			} else if line.starts_with("m=audio") {
+				answer.push_str(&format!(
+					"m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\na=mid:{mid}\r\na=inactive\r\na=rtpmap:111 opus/48000/2\r\n"
+				));
+			} else {
+				answer.push_str(&format!(
+					"m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 127.0.0.1\r\na=mid:{mid}\r\na=sctp-port:5000\r\n"
+				));
+			}
+		}
+		answer.push_str("a=candidate:1 1 udp 2130706431 127.0.0.1 9 typ host\r\n");
+		(StatusCode::CREATED, [(header::LOCATION, "/whep/1/0123456789abcdef0123456789abcdef")], answer)
+			.into_response()
+	});
+	let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+	let base = format!("http://{}", listener.local_addr().unwrap());
+	tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+	base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_relay_pull_that_never_brings_media_times_out_and_frees_its_place() {
+	let stuck = origin_that_never_connects().await;
+	let origin = TestEngine::loopback(Arc::new(TokenPolicy)).await;
+	let _nine = origin.publish("9", "creator").await;
+	let config = StreamingConfig {
+		handshake_timeout: Duration::from_secs(2),
+		..relay_config(true, 1)
+	};
+	let relay = TestEngine::start(config, Arc::new(TokenPolicy)).await;
+	relay.engine.set_upstreams(Arc::new(FixedUpstreams(HashMap::from([
+		("1".to_owned(), Upstream { endpoint: format!("{stuck}/whep/1"), token: None }),
+		("9".to_owned(), Upstream { endpoint: origin.whep("9"), token: Some("viewer".into()) }),
+	]))));
+
+	// The pull holds the relay's one place until the handshake timeout ends it; the viewer
+	// learns the origin failed, and the place is free for a stream that works.
+	let started = std::time::Instant::now();
+	let (code, reason) = status(relay.viewer("1", "viewer").await);
+	assert_eq!(code, 502, "{reason}");
+	assert!(reason.contains("did not deliver it"), "{reason}");
+	let deadline = std::time::Instant::now() + Duration::from_secs(10);
+	while !relay.engine.sessions().is_empty() && std::time::Instant::now() < deadline {
+		tokio::time::sleep(Duration::from_millis(100)).await;
+	}
+	assert!(relay.engine.sessions().is_empty(), "{:?}", relay.engine.sessions());
+	println!("stuck relay pull released {:.1} s after the viewer asked", started.elapsed().as_secs_f64());
+	let nine = relay.viewer("9", "viewer").await.unwrap();
+	keeps_receiving(&nine, 20).await;
+}

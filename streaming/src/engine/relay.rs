@@ -93,7 +93,7 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 		}
 	};
 	if started_elsewhere {
-		return wait_live(inner, stream).await;
+		return wait_relayed(inner, stream).await;
 	}
 	tracing::info!(target: LOG_TARGET, %stream, %session, upstream = %upstream.endpoint, "relaying");
 
@@ -139,7 +139,20 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 			return Err(Error::Upstream { stream: stream.clone(), reason: error.to_string() });
 		},
 	}
-	wait_live(inner, stream).await
+	wait_relayed(inner, stream).await
+}
+
+/// Waits until a relayed `stream` is live here; a pull that ended before its media came (its
+/// connection failed, or it was reaped for not coming up in time) is the origin's failure.
+async fn wait_relayed(inner: &Arc<Inner>, stream: &StreamId) -> Result<()> {
+	wait_live(inner, stream).await.map_err(|error| match error {
+		Error::StreamNotLive(stream) => Error::Upstream {
+			stream,
+			reason: "its origin did not deliver it; try again later or watch it at its origin"
+				.into(),
+		},
+		other => other,
+	})
 }
 
 /// The client a relay reaches origins with: public addresses only unless the operator allows
