@@ -589,17 +589,15 @@ impl sutantra_integration::relay::RelaySigner for KeystoreRelayKey {
 fn relay_signer(
 	settings: &StreamingSettings,
 	keystore: sp_keystore::KeystorePtr,
-) -> Result<Option<Box<dyn sutantra_integration::relay::RelaySigner>>, ServiceError> {
+) -> Result<Option<Box<dyn sutantra_integration::relay::RelaySigner>>, String> {
 	if !settings.config.enable_relay {
 		return Ok(None);
 	}
 	if let Some(suri) = &settings.relay_suri {
 		let pair = <sp_core::sr25519::Pair as sp_core::Pair>::from_string(suri, None).map_err(|_| {
-			ServiceError::Other(
-				"--relay-suri is not a valid secret URI: give a secret phrase, a 0x seed or a \
-				 dev account such as //Ferdie"
-					.into(),
-			)
+			"--relay-suri is not a valid secret URI: give a secret phrase, a 0x seed or a dev \
+			 account such as //Ferdie"
+				.to_owned()
 		})?;
 		return Ok(Some(Box::new(pair)));
 	}
@@ -613,12 +611,10 @@ fn relay_signer(
 			}
 			Ok(Some(Box::new(KeystoreRelayKey { keystore, public: *public })))
 		},
-		None => Err(ServiceError::Other(
-			"--relay needs the relay's account key: put it in this node's keystore with \
+		None => Err("--relay needs the relay's account key: put it in this node's keystore with \
 			 `sutantra-node key insert --key-type strm --scheme sr25519 --suri <secret>` (with the \
 			 node's --base-path and --chain), or give --relay-suri"
-				.into(),
-		)),
+			.to_owned()),
 	}
 }
 
@@ -654,7 +650,7 @@ async fn start_streaming(
 
 	let addr = settings.config.http_addr;
 	let own_endpoints = settings.own_endpoints();
-	let relay_key = relay_signer(&settings, keystore)?;
+	let relay_key = relay_signer(&settings, keystore).map_err(ServiceError::Other)?;
 	let discovery_interval = Duration::from_secs(settings.config.discovery_interval_seconds);
 	let used_statements = journal.with_file_name("statements.seen");
 	let node_key: [u8; 32] = lane.clone().into();

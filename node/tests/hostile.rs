@@ -242,7 +242,7 @@ async fn a_flood_of_free_self_dealing_claims_leaves_paying_transactions_their_bl
 				let signature = sign_voucher(&payer.pair(), client.genesis_hash().as_ref(), &voucher);
 				let call = RuntimeCall::Payments(pallet_payments::Call::claim {
 					voucher,
-					signature: signature.into(),
+					signature,
 				});
 				let xt = UncheckedExtrinsic::new_transaction(
 					call,
