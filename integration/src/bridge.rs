@@ -52,6 +52,8 @@ use crate::{
 pub const WARN_BEHIND_SECS: u64 = 10;
 /// ... and dropped at this many: the runtime's `AccessGraceSeconds`.
 pub const GRACE_SECS: u64 = 30;
+/// How often (in blocks) the list of pending claims is checked against the chain.
+const PRUNE_EVERY_BLOCKS: BlockNumber = 100;
 /// A payer may pay at most this many seconds of the price ahead of what it owes a node: bounds
 /// what a node can lose when lanes of one channel promise more than its deposit holds.
 pub const PREPAY_SECS: u64 = 60;
@@ -244,7 +246,13 @@ where
 				notification = imports.next() => match notification {
 					Some(block) if block.is_new_best => {
 						let (adopted, abandoned) = branch_of(block.hash, block.tree_route.as_deref());
-						self.on_block(block.hash, *block.header.number(), adopted, abandoned).await
+						let number = *block.header.number();
+						self.on_block(block.hash, number, adopted, abandoned).await;
+						// Now and then, what was settled unseen (events of blocks imported
+						// without notifications, as in a major sync) leaves the list too.
+						if number % PRUNE_EVERY_BLOCKS == 0 {
+							self.prune_pending().await;
+						}
 					},
 					Some(_) => {},
 					None => break,
@@ -431,15 +439,17 @@ where
 					Vec::new()
 				},
 			};
+			// The abandoned branch first: what it settled is pending again, unless the adopted
+			// branch settles it too.
+			let undone: Vec<RuntimeEvent> = abandoned.into_iter().flat_map(events_of).collect();
+			relist_pending(desk.book(), &undone);
 			let events: Vec<RuntimeEvent> = adopted.into_iter().flat_map(events_of).collect();
 			settle_pending(desk.book(), &events);
 			let mut actions = Actions::from_events(&events);
-			for block in abandoned {
-				let undone = Actions::from_events(&events_of(block));
-				actions.accounts.extend(undone.accounts);
-				actions.streams.extend(undone.streams.into_iter().chain(undone.ended));
-				actions.channels.extend(undone.channels);
-			}
+			let undone = Actions::from_events(&undone);
+			actions.accounts.extend(undone.accounts);
+			actions.streams.extend(undone.streams.into_iter().chain(undone.ended));
+			actions.channels.extend(undone.channels);
 			let mut accounts = actions.accounts.clone();
 			for channel in &actions.channels {
 				match client.runtime_api().channel(hash, *channel) {
@@ -608,6 +618,24 @@ fn settle_pending<V: VoucherStore>(book: &crate::vouchers::VoucherBook<V>, event
 			_ => continue,
 		};
 		if let Err(error) = settled {
+			log::warn!(target: LOG_TARGET, "updating the pending claims: {error}");
+		}
+	}
+}
+
+/// Lists again the channels whose settlement (on this node's lane) or close was in blocks the
+/// chain abandoned.
+fn relist_pending<V: VoucherStore>(book: &crate::vouchers::VoucherBook<V>, events: &[RuntimeEvent]) {
+	use pallet_payments::Event as Payments;
+	for event in events {
+		let channel_id = match event {
+			RuntimeEvent::Payments(Payments::Claimed { channel_id, lane, .. }) if lane == book.lane() => {
+				*channel_id
+			},
+			RuntimeEvent::Payments(Payments::ChannelClosed { channel_id, .. }) => *channel_id,
+			_ => continue,
+		};
+		if let Err(error) = book.relist(channel_id) {
 			log::warn!(target: LOG_TARGET, "updating the pending claims: {error}");
 		}
 	}

@@ -38,14 +38,14 @@ impl<S: crate::vouchers::VoucherStore> Debts for crate::ledger::Ledger<S> {
 /// Admits publishers and viewers as the chain says, at the best block.
 pub struct ChainPolicy<C> {
 	client: Arc<C>,
-	statements: StatementVerifier,
+	statements: Arc<StatementVerifier>,
 	debts: Option<Arc<dyn Debts>>,
 }
 
 impl<C> ChainPolicy<C> {
 	/// A policy asking `client`'s runtime, checking statements with `statements`.
 	pub fn new(client: Arc<C>, statements: StatementVerifier) -> Self {
-		Self { client, statements, debts: None }
+		Self { client, statements: Arc::new(statements), debts: None }
 	}
 
 	/// Refuses channel payers who are more than the grace period behind in `debts`.
@@ -88,17 +88,20 @@ where
 
 	/// An admission stands only if its statement was not used meanwhile; a statement is used up
 	/// only by a request the chain admits, so a key with no standing on chain costs the node a
-	/// signature check and no memory.
-	fn use_up(&self, checked: &Checked, decision: Decision) -> Decision {
+	/// signature check and no memory. (Using it up writes, and fsyncs, the used-statement file:
+	/// off the async executor.)
+	async fn use_up(&self, checked: Checked, decision: Decision) -> Decision {
 		if !matches!(decision, Decision::Admit(_) | Decision::Allow) {
 			return decision;
 		}
-		match self.statements.consume(checked) {
-			Ok(()) => decision,
-			Err(error @ StatementError::Busy(_)) => {
+		let statements = self.statements.clone();
+		match crate::off_executor(move || statements.consume(&checked)).await {
+			Ok(Ok(())) => decision,
+			Ok(Err(error @ (StatementError::Busy(_) | StatementError::TooMany(_)))) => {
 				Decision::deny(DenyStatus::Unavailable, error.to_string())
 			},
-			Err(error) => Decision::deny(DenyStatus::Unauthorized, error.to_string()),
+			Ok(Err(error)) => Decision::deny(DenyStatus::Unauthorized, error.to_string()),
+			Err(error) => chain_unavailable(error),
 		}
 	}
 }
@@ -138,7 +141,7 @@ where
 			),
 			Some(_) => Decision::Admit(Admission::of(account.to_ss58check())),
 		};
-		self.use_up(&checked, decision)
+		self.use_up(checked, decision).await
 	}
 
 	async fn authorize_viewer(&self, stream: &StreamId, credentials: &Credentials) -> Decision {
@@ -149,7 +152,7 @@ where
 		let (client, debts, account) = (self.client.clone(), self.debts.clone(), checked.account.clone());
 		let decision = crate::off_executor(move || admit_viewer(&*client, debts.as_deref(), id, account))
 			.await;
-		self.use_up(&checked, decision.unwrap_or_else(chain_unavailable))
+		self.use_up(checked, decision.unwrap_or_else(chain_unavailable)).await
 	}
 }
 

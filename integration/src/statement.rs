@@ -44,6 +44,9 @@ pub const STATEMENT_DOMAIN: &[u8; 21] = b"sutantra/statement/v2";
 /// requests are refused until some go stale; statements are only remembered once the chain has
 /// admitted their account, so reaching it costs an attacker on-chain standing for every entry.
 pub const MAX_REMEMBERED: usize = 250_000;
+/// The most used statements one account may have remembered at a node at once (one freshness
+/// window): so one account cannot fill [`MAX_REMEMBERED`] for everyone.
+pub const MAX_PER_ACCOUNT: u32 = 1_000;
 
 /// What the account wants to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
@@ -135,6 +138,10 @@ pub enum StatementError {
 	/// The node remembers as many used statements as it can.
 	#[error("the node is busy remembering {0} recent statements; retry in a minute")]
 	Busy(usize),
+	/// The account used as many statements at this node as one account may in a freshness
+	/// window.
+	#[error("this account used {0} statements at this node within their freshness window; wait a minute before signing more")]
+	TooMany(u32),
 }
 
 /// A statement whose signature, audience and freshness were checked, not yet used up.
@@ -161,7 +168,34 @@ pub struct StatementVerifier {
 #[derive(Default)]
 struct Seen {
 	entries: HashMap<(AccountId32, [u8; 16]), u64>,
+	/// How many of `entries` each account has.
+	per_account: HashMap<AccountId32, u32>,
 	file: Option<SeenFile>,
+}
+
+impl Seen {
+	/// Forgets the entries that went stale before `now_ms`.
+	fn prune(&mut self, now_ms: u64) {
+		let per_account = &mut self.per_account;
+		self.entries.retain(|(account, _), until| {
+			let keep = *until >= now_ms;
+			if !keep {
+				if let Some(count) = per_account.get_mut(account) {
+					*count = count.saturating_sub(1);
+				}
+			}
+			keep
+		});
+		per_account.retain(|_, count| *count > 0);
+	}
+
+	fn counted(entries: HashMap<(AccountId32, [u8; 16]), u64>) -> Self {
+		let mut per_account = HashMap::new();
+		for (account, _) in entries.keys() {
+			*per_account.entry(account.clone()).or_insert(0u32) += 1;
+		}
+		Self { entries, per_account, file: None }
+	}
 }
 
 /// One record per used statement: account (32), nonce (16), until (u64 LE, 8).
@@ -206,8 +240,9 @@ impl StatementVerifier {
 			}
 		}
 		let file = SeenFile::rewrite(path, &entries)?;
-		*self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-			Seen { entries, file: Some(file) };
+		let mut seen = Seen::counted(entries);
+		seen.file = Some(file);
+		*self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = seen;
 		Ok(self)
 	}
 
@@ -305,20 +340,35 @@ impl StatementVerifier {
 		if seen.entries.contains_key(&key) {
 			return Err(StatementError::Replayed);
 		}
-		if seen.entries.len() >= MAX_REMEMBERED {
-			seen.entries.retain(|_, until| *until >= now_ms);
+		let mine = seen.per_account.get(&checked.account).copied().unwrap_or(0);
+		if seen.entries.len() >= MAX_REMEMBERED || mine >= MAX_PER_ACCOUNT {
+			seen.prune(now_ms);
 			if seen.entries.len() >= MAX_REMEMBERED {
 				return Err(StatementError::Busy(seen.entries.len()));
 			}
+			let mine = seen.per_account.get(&checked.account).copied().unwrap_or(0);
+			if mine >= MAX_PER_ACCOUNT {
+				return Err(StatementError::TooMany(mine));
+			}
 		}
-		seen.entries.insert(key, checked.until_ms);
-		let Seen { entries, file } = &mut *seen;
+		seen.entries.insert(key.clone(), checked.until_ms);
+		*seen.per_account.entry(checked.account.clone()).or_insert(0) += 1;
+		let Seen { entries, per_account, file } = &mut *seen;
 		if let Some(file) = file {
 			if let Err(error) = file.remember(checked, entries, now_ms) {
 				// Not durable: refuse rather than admit a statement a restart would forget.
 				log::error!(target: crate::LOG_TARGET, "the used-statement file {}: {error}", file.path.display());
-				entries.remove(&(checked.account.clone(), checked.nonce));
+				entries.remove(&key);
+				if let Some(count) = per_account.get_mut(&checked.account) {
+					*count = count.saturating_sub(1);
+				}
 				return Err(StatementError::Busy(entries.len()));
+			}
+			// The file's rewrite may have pruned stale entries: count again.
+			if per_account.values().map(|c| *c as usize).sum::<usize>() != entries.len() {
+				let counted = Seen::counted(std::mem::take(entries));
+				*entries = counted.entries;
+				*per_account = counted.per_account;
 			}
 		}
 		Ok(())
@@ -495,6 +545,27 @@ mod tests {
 		// Two requests raced with one statement: only one may use it.
 		assert_eq!(verifier.consume(&second), Err(StatementError::Replayed));
 		assert_eq!(verifier.check(&token, 4, Purpose::Watch), Err(StatementError::Replayed));
+	}
+
+	#[test]
+	fn one_account_cannot_fill_the_memory_of_used_statements() {
+		let verifier = verifier();
+		for _ in 0..MAX_PER_ACCOUNT {
+			let token = statement(Purpose::Watch).sign(&alice(), &GENESIS);
+			verifier.verify(&token, 4, Purpose::Watch).unwrap();
+		}
+		let one_more = statement(Purpose::Watch).sign(&alice(), &GENESIS);
+		assert_eq!(
+			verifier.verify(&one_more, 4, Purpose::Watch),
+			Err(StatementError::TooMany(MAX_PER_ACCOUNT))
+		);
+		// Another account is not affected; and once Alice's go stale, she may sign again.
+		let bob = sr25519::Pair::from_string("//Bob", None).unwrap();
+		let theirs = Statement::new(AccountId32::new(bob.public().0), 4, Purpose::Watch, NODE)
+			.sign(&bob, &GENESIS);
+		assert!(verifier.verify(&theirs, 4, Purpose::Watch).is_ok());
+		let later = verifier.check(&one_more, 4, Purpose::Watch).unwrap();
+		assert!(verifier.consume_at(&later, now_ms() + 301_000).is_ok());
 	}
 
 	#[test]

@@ -214,6 +214,21 @@ impl<S: VoucherStore> VoucherBook<S> {
 		Ok(())
 	}
 
+	/// Lists `channel_id` again if a voucher is stored for it: a claim or close that took it off
+	/// was in a branch the chain abandoned.
+	pub fn relist(&self, channel_id: ChannelId) -> io::Result<()> {
+		let _best = self.best.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		if self.best(channel_id).is_none() {
+			return Ok(());
+		}
+		let mut pending = self.pending.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		let list = self.loaded(&mut pending);
+		if list.insert(channel_id) {
+			self.store.set(OFFCHAIN_PENDING_KEY, &list.iter().copied().collect::<Vec<_>>().encode())?;
+		}
+		Ok(())
+	}
+
 	/// The pending list, read from the store the first time.
 	fn loaded<'a>(
 		&self,

@@ -237,10 +237,21 @@ async fn offer_exchange(
 		Err((status, reason)) => return plain(status, &reason),
 	};
 	let credentials = credentials(&headers);
-	let result = if kind == "whip" {
-		engine.publish_from(remote, stream.clone(), credentials, offer).await
-	} else {
-		engine.watch_from(remote, stream.clone(), credentials, offer).await
+	// On a task of its own: a client that hangs up mid-offer drops this handler, and the offer
+	// must still run to its end (an answer, or its session cleaned up), never stop half-way.
+	let offered = {
+		let stream = stream.clone();
+		tokio::spawn(async move {
+			if kind == "whip" {
+				engine.publish_from(remote, stream, credentials, offer).await
+			} else {
+				engine.watch_from(remote, stream, credentials, offer).await
+			}
+		})
+	};
+	let result = match offered.await {
+		Ok(result) => result,
+		Err(error) => Err(Error::WebRtc(format!("the offer failed: {error}"))),
 	};
 	match result {
 		Ok(answer) => created(kind, &stream, answer),

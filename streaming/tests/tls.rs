@@ -43,10 +43,12 @@ async fn whip_and_whep_work_over_https_and_stalled_handshakes_hold_nobody_up() {
 	let addr = engine.http_addr().unwrap();
 	let base = format!("https://{addr}");
 
-	// Twenty clients connect and never say a word.
+	// Twenty connections from another host (127.0.0.2) that never say a word.
 	let mut stalled = Vec::new();
 	for _ in 0..20 {
-		stalled.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+		let socket = tokio::net::TcpSocket::new_v4().unwrap();
+		socket.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+		stalled.push(socket.connect(addr).await.unwrap());
 	}
 
 	let publisher = Publisher::start(PublishOptions {

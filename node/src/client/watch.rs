@@ -299,7 +299,7 @@ pub(super) async fn watch(
 			}
 		}
 		if let Some(reason) = &ended {
-			text.push_str(&format!("\nthe node ended the session: {reason}"));
+			text.push_str(&format!("\nthe node ended the session: {}", printable(&reason, false)));
 		}
 		if let Some(path) = &out {
 			text.push_str(&format!("\nsaved to {}", path.display()));
@@ -338,19 +338,20 @@ fn handle_message(payer: &mut Payer, message: PayMessage, quiet: bool) {
 			} else if !quiet {
 				eprintln!(
 					"\nthe node says it accepted {} on this channel but shows no voucher of \
-					 yours for it; not paying on that word ({reason})",
-					format_amount(amount)
+					 yours for it; not paying on that word ({})",
+					format_amount(amount),
+					printable(&reason, false)
 				);
 			}
 		},
 		PayMessage::Reject { reason, .. } => {
 			if !quiet {
-				eprintln!("\nthe node refused a voucher: {reason}");
+				eprintln!("\nthe node refused a voucher: {}", printable(&reason, false));
 			}
 		},
 		PayMessage::Warning { reason } => {
 			if !quiet {
-				eprintln!("\nthe node warns: {reason}");
+				eprintln!("\nthe node warns: {}", printable(&reason, false));
 			}
 		},
 		PayMessage::Voucher { .. } => {},

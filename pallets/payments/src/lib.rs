@@ -61,7 +61,8 @@
 //! Authorized claims pay no fee, so a payer paying a second account of its own could otherwise
 //! fill blocks with them. They are bounded three ways: a block includes at most
 //! [`Config::MaxAuthorizedClaimsPerBlock`] (the rest wait for later blocks); a channel has at
-//! most one every [`Config::AuthorizedClaimGap`] blocks (unless it is closing); and their pool
+//! most one every [`Config::AuthorizedClaimGap`] blocks; only claims whose payee can receive
+//! the amount are valid (a failing claim would still take a place); and their pool
 //! priority ([`Config::ClaimPriority`]) is meant to be below every signed transaction's, so
 //! paying transactions are always included first.
 //!
@@ -97,7 +98,7 @@ use frame_support::{
 	},
 	traits::{
 		fungible::{Inspect, InspectHold, Mutate, MutateHold},
-		tokens::{Fortitude, Precision, Restriction},
+		tokens::{DepositConsequence, Fortitude, Precision, Provenance, Restriction},
 		Get,
 	},
 	weights::Weight,
@@ -164,6 +165,9 @@ pub mod invalid {
 	/// The channel had a free claim less than `AuthorizedClaimGap` blocks ago: submit this one
 	/// later, or as a signed transaction.
 	pub const CLAIM_TOO_SOON: u8 = 7;
+	/// The payee cannot receive the amount due (it would fall below the existential deposit,
+	/// or the account cannot take funds).
+	pub const PAYEE_CANNOT_RECEIVE: u8 = 8;
 }
 
 /// Signs voucher payloads in benchmarks, where the runtime's signature scheme is not known.
@@ -250,7 +254,7 @@ pub mod pallet {
 		type MaxAuthorizedClaimsPerBlock: Get<u32>;
 
 		/// How many blocks must pass after an authorized claim on a channel before the next one
-		/// on that channel (a closing channel may be claimed at once).
+		/// on that channel.
 		#[pallet::constant]
 		type AuthorizedClaimGap: Get<BlockNumberFor<Self>>;
 
@@ -558,6 +562,15 @@ pub mod pallet {
 		/// Emits `Claimed`.
 		#[pallet::call_index(2)]
 		#[pallet::authorize(Self::authorize_claim)]
+		// The benchmarked claim, plus what a free claim keeps for its bounds: this block's count
+		// (read, written) and the channel's last free claim (written); its authorization reads
+		// both.
+		#[pallet::weight(
+			T::WeightInfo::claim().saturating_add(T::DbWeight::get().reads_writes(1, 2))
+		)]
+		#[pallet::weight_of_authorize(
+			T::WeightInfo::authorize_claim().saturating_add(T::DbWeight::get().reads(2))
+		)]
 		pub fn claim(
 			origin: OriginFor<T>,
 			voucher: VoucherOf<T>,
@@ -765,8 +778,15 @@ impl<T: Config> Pallet<T> {
 			return Err(InvalidTransaction::Custom(invalid::CLAIM_TOO_SMALL).into());
 		}
 		let now = frame_system::Pallet::<T>::block_number();
-		if !channel.is_closing() && Self::claimed_too_recently(voucher.channel_id, now) {
+		if Self::claimed_too_recently(voucher.channel_id, now) {
 			return Err(InvalidTransaction::Custom(invalid::CLAIM_TOO_SOON).into());
+		}
+		// A free claim that would fail when dispatched would still take a place in the block
+		// (and its failure would undo its own count): only one that pays is valid.
+		if T::Currency::can_deposit(&channel.payee, due, Provenance::Extant) !=
+			DepositConsequence::Success
+		{
+			return Err(InvalidTransaction::Custom(invalid::PAYEE_CANNOT_RECEIVE).into());
 		}
 		if Self::authorized_claims_in(now) >= T::MaxAuthorizedClaimsPerBlock::get() {
 			// This block has its share of free claims: the claim waits for the next one.
@@ -934,14 +954,12 @@ impl<T: Config> Pallet<T> {
 				return false;
 			},
 		};
-		if !channel.is_closing() {
-			// The claim would be included in the next block at the earliest.
-			let next_block = now.saturating_add(One::one());
-			if due < T::MinAuthorizedClaim::get() ||
-				Self::claimed_too_recently(channel_id, next_block)
-			{
-				return false;
-			}
+		if due < T::MinAuthorizedClaim::get() && !channel.is_closing() {
+			return false;
+		}
+		// The claim would be included in the next block at the earliest.
+		if Self::claimed_too_recently(channel_id, now.saturating_add(One::one())) {
+			return false;
 		}
 		let record_key = claim_record_key(channel_id);
 		let record = StorageValueRef::persistent(&record_key);

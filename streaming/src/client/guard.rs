@@ -71,7 +71,8 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 		|| (first & 0xffc0) == 0xfec0
 		// Documentation, 2001:db8::/32.
 		|| (first == 0x2001 && ip.segments()[1] == 0x0db8)
-		// NAT64 and IPv4-compatible forms of private addresses are not reached either.
+		// NAT64 (64:ff9b::/96 and the local-use 64:ff9b:1::/48) and IPv4-compatible forms of
+		// private addresses are not reached either.
 		|| (first == 0x0064 && ip.segments()[1] == 0xff9b)
 		|| ip.segments()[..6] == [0; 6])
 }
@@ -137,6 +138,7 @@ mod tests {
 			"::ffff:169.254.169.254",
 			"::127.0.0.1",
 			"64:ff9b::a00:1",
+			"64:ff9b:1::a00:1",
 			"2001:db8::1",
 		] {
 			assert!(!is_public(private.parse().unwrap()), "{private}");

@@ -15,10 +15,11 @@ use crate::types::{LeaveReason, Role, SessionId};
 /// 500 bytes).
 pub(crate) const MAX_DATA_MESSAGE_BYTES: usize = 4096;
 /// Data channel messages a viewer may send per second, sustained (an honest client sends one
-/// voucher every few seconds).
-pub(crate) const DATA_MESSAGES_PER_SECOND: f64 = 10.0;
+/// voucher every few seconds). Each one costs the owner's single payment desk a runtime call and
+/// possibly an fsync, so this bounds what many viewers together can ask of it.
+pub(crate) const DATA_MESSAGES_PER_SECOND: f64 = 2.0;
 /// ... and in a burst.
-pub(crate) const DATA_MESSAGE_BURST: f64 = 20.0;
+pub(crate) const DATA_MESSAGE_BURST: f64 = 10.0;
 /// A viewer whose messages are dropped this many times within [`FLOOD_WINDOW`] (too many, or
 /// too large) is flooding, and is disconnected.
 pub(crate) const FLOOD_STRIKES: u32 = 100;
@@ -241,7 +242,15 @@ const MAX_TRACKED_CLIENTS: usize = 65_536;
 /// [`crate::StreamingConfig::requests_per_second_per_client`].
 pub(crate) struct RequestRates {
 	rate: f64,
-	clients: std::sync::Mutex<std::collections::HashMap<ClientAddress, TokenBucket>>,
+	clients: std::sync::Mutex<Clients>,
+}
+
+#[derive(Default)]
+pub(crate) struct Clients {
+	buckets: std::collections::HashMap<ClientAddress, TokenBucket>,
+	/// When the table was last swept of quiet clients (at most once a second, so a spread-out
+	/// flood cannot make every request walk it).
+	swept: Option<Instant>,
 }
 
 impl RequestRates {
@@ -252,13 +261,17 @@ impl RequestRates {
 	/// `Ok` if `client` may make a request now; the refusal says when to retry otherwise.
 	pub(crate) fn admit(&self, client: ClientAddress, now: Instant) -> Result<()> {
 		let mut clients = self.clients.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-		if clients.len() >= MAX_TRACKED_CLIENTS && !clients.contains_key(&client) {
-			clients.retain(|_, bucket| !bucket.is_full(now));
-			if clients.len() >= MAX_TRACKED_CLIENTS {
-				return Err(Error::Busy { pending: clients.len() as u32, retry_after: 1 });
+		let Clients { buckets, swept } = &mut *clients;
+		if buckets.len() >= MAX_TRACKED_CLIENTS && !buckets.contains_key(&client) {
+			if swept.is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1)) {
+				*swept = Some(now);
+				buckets.retain(|_, bucket| !bucket.is_full(now));
+			}
+			if buckets.len() >= MAX_TRACKED_CLIENTS {
+				return Err(Error::Busy { pending: buckets.len() as u32, retry_after: 1 });
 			}
 		}
-		let bucket = clients
+		let bucket = buckets
 			.entry(client)
 			.or_insert_with(|| TokenBucket::full(self.rate, self.rate * 2.0, now));
 		if bucket.take(now) {
@@ -277,8 +290,8 @@ mod tests {
 	fn an_honest_payer_is_never_limited() {
 		let start = Instant::now();
 		let mut allowance = MessageAllowance::new(start);
-		// A voucher every 2 s for an hour, and a burst of 20 messages at the start.
-		for _ in 0..20 {
+		// A voucher every 2 s for an hour, and a burst of 10 messages at the start.
+		for _ in 0..10 {
 			assert_eq!(allowance.admit(600, start), Verdict::Take);
 		}
 		for second in (2..3600).step_by(2) {
@@ -292,9 +305,9 @@ mod tests {
 		let start = Instant::now();
 		let mut allowance = MessageAllowance::new(start);
 		let verdicts: Vec<_> = (0..200).map(|_| allowance.admit(100, start)).collect();
-		assert!(verdicts[..20].iter().all(|v| *v == Verdict::Take));
-		assert!(verdicts[20..119].iter().all(|v| *v == Verdict::Drop));
-		assert_eq!(verdicts[119], Verdict::Disconnect);
+		assert!(verdicts[..10].iter().all(|v| *v == Verdict::Take));
+		assert!(verdicts[10..109].iter().all(|v| *v == Verdict::Drop));
+		assert_eq!(verdicts[109], Verdict::Disconnect);
 	}
 
 	#[test]

@@ -351,7 +351,6 @@ pub(crate) async fn conclude(
 		let _ = peer.close().await;
 		return Err(Error::StreamNotLive(stream));
 	};
-	limits::reap_if_not_up(inner, session);
 	tracing::info!(target: LOG_TARGET, %stream, %session, ?role, "offer accepted");
 	Ok(Answer { session, sdp })
 }

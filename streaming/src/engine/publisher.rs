@@ -38,8 +38,9 @@ pub(super) async fn publish(
 ) -> Result<Answer> {
 	// The address's limits first: a flood of offers costs no access check.
 	check_room(inner, &inner.state(), client, None, 0)?;
-	let principal = inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?.principal;
+	// A useless offer costs no access check (nor uses up the client's credentials).
 	let offer = parse_offer(offer)?;
+	let principal = inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?.principal;
 	let sent = offer.sent_kinds();
 	if sent.is_empty() {
 		return Err(Error::BadOffer(
@@ -65,6 +66,7 @@ pub(super) async fn publish(
 		entry.client = client;
 		state.sessions.insert(session, entry);
 	}
+	super::limits::reap_if_not_up(inner, session);
 
 	let negotiated = negotiate(inner, session, offer, &sent).await;
 	super::conclude(inner, session, stream, negotiated).await

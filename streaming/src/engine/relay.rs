@@ -67,6 +67,12 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 		return wait_live(inner, stream).await;
 	}
 	let Some(locator) = inner.upstreams.get().cloned() else { return Ok(()) };
+	// No lookup at the origin (a request to wherever the chain says) when there is no room to
+	// relay anyway.
+	let relayed = inner.state().sessions.values().filter(|e| e.relayed_from.is_some()).count();
+	if relayed >= inner.config.relay_capacity as usize {
+		return Err(Error::RelayFull(inner.config.relay_capacity));
+	}
 	let Some(upstream) = locator.locate(stream).await else { return Ok(()) };
 
 	let session = SessionId::random();
@@ -95,6 +101,8 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 	if started_elsewhere {
 		return wait_relayed(inner, stream).await;
 	}
+	// The pull holds a place from now on: reaped if its media is not here in time.
+	super::limits::reap_if_not_up(inner, session);
 	tracing::info!(target: LOG_TARGET, %stream, %session, upstream = %upstream.endpoint, "relaying");
 
 	match pull(inner, session, &upstream).await {
@@ -131,7 +139,6 @@ pub(super) async fn ensure_live(inner: &Arc<Inner>, stream: &StreamId) -> Result
 			});
 			tokio::spawn(follow_origin(inner.clone(), session, channel, cancel.clone()));
 			tokio::spawn(release_when_idle(inner.clone(), session, stream.clone(), cancel));
-			super::limits::reap_if_not_up(inner, session);
 		},
 		Err(error) => {
 			tracing::info!(target: LOG_TARGET, %stream, upstream = %upstream.endpoint, %error, "relay failed");

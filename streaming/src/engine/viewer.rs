@@ -41,8 +41,9 @@ pub(super) async fn watch(
 ) -> Result<Answer> {
 	// The address's limits first: a flood of offers costs no access check.
 	check_room(inner, &inner.state(), client, None, 0)?;
-	let admission = inner.policy.authorize_viewer(&stream, &credentials).await.allowed()?;
+	// A useless offer costs no access check (nor uses up the client's credentials).
 	let offer = parse_offer(offer)?;
+	let admission = inner.policy.authorize_viewer(&stream, &credentials).await.allowed()?;
 	super::relay::ensure_live(inner, &stream).await?;
 
 	let session = SessionId::random();
@@ -100,6 +101,9 @@ pub(super) async fn watch(
 		state.sessions.insert(session, entry);
 		(tracks, replaced)
 	};
+	// From here on the session holds a place: it is reaped if it is not up in time, however
+	// its negotiation ends.
+	super::limits::reap_if_not_up(inner, session);
 	for (old, _) in replaced {
 		let reason = "replaced: the same account joined this stream again (one seat per account)";
 		super::close_session(inner, old, crate::types::LeaveReason::Dropped(reason.into()));

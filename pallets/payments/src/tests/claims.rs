@@ -509,12 +509,33 @@ fn a_channel_gets_one_free_claim_per_gap_and_a_block_a_bounded_number() {
 }
 
 #[test]
-fn a_closing_channel_may_be_claimed_free_at_once() {
+fn a_closing_channel_keeps_the_gap_and_a_claim_that_cannot_pay_is_not_free() {
+	use crate::mock::{run_to_block, AUTHORIZED_CLAIM_GAP};
 	ExtBuilder.build_and_execute(|| {
 		let id = open(10_000);
 		assert_ok!(apply_free(voucher(id, 100), "Bob"));
 		assert_ok!(Payments::close(RuntimeOrigin::signed(bob()), id));
-		assert_ok!(apply_free(voucher(id, 400), "Bob"));
-		assert_eq!(free(&alice()), ENDOWMENT + 400);
+		// Closing waives the minimum amount, not the gap.
+		assert_eq!(
+			apply_free(voucher(id, 101), "Bob"),
+			Err(InvalidTransaction::Custom(invalid::CLAIM_TOO_SOON).into())
+		);
+		run_to_block(1 + AUTHORIZED_CLAIM_GAP);
+		assert_ok!(apply_free(voucher(id, 101), "Bob"));
+		assert_eq!(free(&alice()), ENDOWMENT + 101);
+
+		// A payee that cannot take the amount: it emptied its account, and the increase is below
+		// the existential deposit. The claim would fail when dispatched (and undo its own count),
+		// so it is not valid as a free one.
+		let next = crate::NextChannelId::<Test>::get();
+		assert_ok!(Payments::open_channel(RuntimeOrigin::signed(bob()), nobody(), None, 10_000));
+		assert_ok!(claim(voucher(next, 60), sign("Bob", &voucher(next, 60))));
+		assert_ok!(Balances::transfer_all(RuntimeOrigin::signed(nobody()), alice(), false));
+		assert_ok!(Payments::close(RuntimeOrigin::signed(bob()), next));
+		let tiny = voucher(next, 60 + EXISTENTIAL_DEPOSIT - 1);
+		assert_eq!(
+			apply_free(tiny, "Bob"),
+			Err(InvalidTransaction::Custom(invalid::PAYEE_CANNOT_RECEIVE).into())
+		);
 	});
 }
