@@ -69,9 +69,8 @@ pub fn router(engine: Engine) -> Router {
 
 impl Engine {
 	/// Binds the configured HTTP address and serves signalling (over TLS when configured) until
-	/// [`Engine::shutdown`].
+	/// [`Engine::shutdown`], each connection within the bounds of [`crate::server`].
 	pub async fn serve(&self) -> crate::error::Result<std::net::SocketAddr> {
-		use axum::serve::ListenerExt;
 		let addr = self.inner.config.http_addr;
 		let acceptor = match &self.inner.config.tls {
 			Some(files) => Some(files.acceptor().map_err(Error::Tls)?),
@@ -82,34 +81,8 @@ impl Engine {
 			.map_err(|source| Error::Listen { addr, source })?;
 		let bound = listener.local_addr().map_err(|source| Error::Listen { addr, source })?;
 		let _ = self.inner.http_addr.set(bound);
-		let shutdown = self.inner.shutdown.clone();
-		let app = router(self.clone())
-			.into_make_service_with_connect_info::<std::net::SocketAddr>();
 		let scheme = if acceptor.is_some() { "https" } else { "http" };
-		match acceptor {
-			Some(acceptor) => {
-				let listener =
-					crate::tls::TlsListener::new(listener, acceptor, shutdown.clone())
-						.map_err(|source| Error::Listen { addr, source })?
-						.tap_io(|_| {});
-				tokio::spawn(async move {
-					let server = axum::serve(listener, app)
-						.with_graceful_shutdown(shutdown.cancelled_owned());
-					if let Err(error) = server.await {
-						tracing::error!(target: LOG_TARGET, %error, "the streaming HTTPS server stopped");
-					}
-				});
-			},
-			None => {
-				tokio::spawn(async move {
-					let server = axum::serve(listener, app)
-						.with_graceful_shutdown(shutdown.cancelled_owned());
-					if let Err(error) = server.await {
-						tracing::error!(target: LOG_TARGET, %error, "the streaming HTTP server stopped");
-					}
-				});
-			},
-		}
+		crate::server::spawn(listener, acceptor, router(self.clone()), self.inner.shutdown.clone());
 		tracing::info!(
 			target: LOG_TARGET,
 			"streaming: WHIP on {scheme}://{bound}/whip/<stream>, WHEP on {scheme}://{bound}/whep/<stream>, media on UDP {}-{}",

@@ -32,6 +32,7 @@ pub mod http;
 pub mod latency;
 pub mod policy;
 mod sdp;
+pub mod server;
 pub mod tls;
 pub mod types;
 

@@ -243,3 +243,45 @@ async fn a_client_sending_requests_too_fast_is_slowed_down_and_no_one_else() {
 	tokio::time::sleep(Duration::from_millis(400)).await;
 	assert_eq!(post_from(address(30), server, "/whep/5", "hello").await.status, 400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idle_connections_are_capped_per_address_and_cut_off_without_headers() {
+	use sutantra_streaming::server::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS_PER_ADDRESS};
+	let node = TestEngine::loopback(Arc::new(AllowAll)).await;
+	let server = node.engine.http_addr().unwrap();
+	let _publisher = node.publish("6", "creator").await;
+
+	// One host opens connections and never sends a byte: the ones beyond its share are closed
+	// at once, unread.
+	let mut idle = Vec::new();
+	for _ in 0..MAX_CONNECTIONS_PER_ADDRESS + 6 {
+		let socket = tokio::net::TcpSocket::new_v4().unwrap();
+		socket.bind(SocketAddr::new(IpAddr::V4(address(50)), 0)).unwrap();
+		idle.push(socket.connect(server).await.unwrap());
+	}
+	tokio::time::sleep(Duration::from_millis(300)).await;
+	let mut closed = 0;
+	for stream in &mut idle {
+		let mut byte = [0u8; 1];
+		if let Ok(Ok(0)) =
+			tokio::time::timeout(Duration::from_millis(20), stream.read(&mut byte)).await
+		{
+			closed += 1;
+		}
+	}
+	assert_eq!(closed, 6, "connections beyond the share of one address are closed");
+
+	// Everybody else is served meanwhile.
+	let viewer = node.viewer("6", "viewer").await.unwrap();
+	keeps_receiving(&viewer, 10).await;
+
+	// The silent ones are cut off once the header timeout passes.
+	let started = Instant::now();
+	let mut byte = [0u8; 1];
+	let read = tokio::time::timeout(HEADER_READ_TIMEOUT + Duration::from_secs(5), idle[0].read(&mut byte))
+		.await
+		.expect("a silent connection is cut off");
+	assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+	assert!(started.elapsed() <= HEADER_READ_TIMEOUT + Duration::from_secs(1));
+	keeps_receiving(&viewer, 10).await;
+}

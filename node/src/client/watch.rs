@@ -299,7 +299,7 @@ pub(super) async fn watch(
 			}
 		}
 		if let Some(reason) = &ended {
-			text.push_str(&format!("\nthe node ended the session: {}", printable(&reason, false)));
+			text.push_str(&format!("\nthe node ended the session: {}", printable(reason, false)));
 		}
 		if let Some(path) = &out {
 			text.push_str(&format!("\nsaved to {}", path.display()));
