@@ -110,17 +110,7 @@ async fn a_statement_is_good_once_and_only_at_its_node_even_across_a_restart() {
 	grant_access(&client, alice, id, bob).await;
 	let base = node.streaming_url();
 	let key = node_key(&base).await;
-	let watch = |token: String| {
-		let endpoint = format!("{base}/whep/{id}");
-		async move {
-			sutantra_streaming::client::Viewer::connect(sutantra_streaming::client::WatchOptions {
-				endpoint,
-				token: Some(token),
-				output: None,
-			})
-			.await
-		}
-	};
+	let watch = |token: String| watch_with_token(&base, id, token);
 
 	// Bob's statement for this node lets him in once.
 	let used = token(&client, key, bob, id, Purpose::Watch);
@@ -148,17 +138,7 @@ async fn a_statement_is_good_once_and_only_at_its_node_even_across_a_restart() {
 	let base = node.streaming_url();
 	assert_eq!(node_key(&base).await, key, "the node keeps its key across a restart");
 	let publisher = publish_test_source(&client, &base, alice, id).await;
-	let watch = |token: String| {
-		let endpoint = format!("{base}/whep/{id}");
-		async move {
-			sutantra_streaming::client::Viewer::connect(sutantra_streaming::client::WatchOptions {
-				endpoint,
-				token: Some(token),
-				output: None,
-			})
-			.await
-		}
-	};
+	let watch = |token: String| watch_with_token(&base, id, token);
 	let (status, reason) = refusal(watch(used).await);
 	assert_eq!(status, 401, "{reason}");
 	assert!(reason.contains("already used"), "{reason}");

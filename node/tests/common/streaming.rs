@@ -122,6 +122,20 @@ pub fn refusal<T>(result: sutantra_streaming::Result<T>) -> (u16, String) {
 }
 
 
+/// A viewer connects to stream `id` at the streaming server `base` with `token`.
+pub async fn watch_with_token(
+	base: &str,
+	id: u64,
+	token: String,
+) -> sutantra_streaming::Result<Viewer> {
+	Viewer::connect(WatchOptions {
+		endpoint: format!("{base}/whep/{id}"),
+		token: Some(token),
+		output: None,
+	})
+	.await
+}
+
 /// `who` connects to `node` as a viewer of stream `id` with a fresh statement.
 pub async fn watch_as(
 	client: &ChainClient,
