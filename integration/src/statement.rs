@@ -353,22 +353,28 @@ impl StatementVerifier {
 		}
 		seen.entries.insert(key.clone(), checked.until_ms);
 		*seen.per_account.entry(checked.account.clone()).or_insert(0) += 1;
-		let Seen { entries, per_account, file } = &mut *seen;
-		if let Some(file) = file {
-			if let Err(error) = file.remember(checked, entries, now_ms) {
+		let appended = match seen.file.as_mut().map(|file| file.append(checked)) {
+			None => return Ok(()),
+			Some(Ok(appended)) => appended,
+			Some(Err(error)) => {
 				// Not durable: refuse rather than admit a statement a restart would forget.
-				log::error!(target: crate::LOG_TARGET, "the used-statement file {}: {error}", file.path.display());
-				entries.remove(&key);
-				if let Some(count) = per_account.get_mut(&checked.account) {
+				log::error!(target: crate::LOG_TARGET, "the used-statement file: {error}");
+				seen.entries.remove(&key);
+				if let Some(count) = seen.per_account.get_mut(&checked.account) {
 					*count = count.saturating_sub(1);
 				}
-				return Err(StatementError::Busy(entries.len()));
-			}
-			// The file's rewrite may have pruned stale entries: count again.
-			if per_account.values().map(|c| *c as usize).sum::<usize>() != entries.len() {
-				let counted = Seen::counted(std::mem::take(entries));
-				*entries = counted.entries;
-				*per_account = counted.per_account;
+				return Err(StatementError::Busy(seen.entries.len()));
+			},
+		};
+		// Now and then the file is rewritten with only the fresh entries.
+		if appended > seen.entries.len().max(1024) {
+			seen.prune(now_ms);
+			if let Some(path) = seen.file.as_ref().map(|file| file.path.clone()) {
+				match SeenFile::rewrite(&path, &seen.entries) {
+					Ok(file) => seen.file = Some(file),
+					// The append made this statement durable; the longer file is kept.
+					Err(error) => log::warn!(target: crate::LOG_TARGET, "rewriting {}: {error}", path.display()),
+				}
 			}
 		}
 		Ok(())
@@ -396,13 +402,8 @@ impl SeenFile {
 		Ok(Self { path: path.to_owned(), file, appended: 0 })
 	}
 
-	/// Appends `checked` durably; now and then rewrites the file with only the fresh entries.
-	fn remember(
-		&mut self,
-		checked: &Checked,
-		entries: &mut HashMap<(AccountId32, [u8; 16]), u64>,
-		now_ms: u64,
-	) -> std::io::Result<()> {
+	/// Appends `checked` durably; returns how many records were appended since the last rewrite.
+	fn append(&mut self, checked: &Checked) -> std::io::Result<usize> {
 		let mut record = [0u8; RECORD];
 		record[..32].copy_from_slice(checked.account.as_ref());
 		record[32..48].copy_from_slice(&checked.nonce);
@@ -410,11 +411,7 @@ impl SeenFile {
 		self.file.write_all(&record)?;
 		self.file.sync_data()?;
 		self.appended += 1;
-		if self.appended > entries.len().max(1024) {
-			entries.retain(|_, until| *until >= now_ms);
-			*self = Self::rewrite(&self.path, entries)?;
-		}
-		Ok(())
+		Ok(self.appended)
 	}
 }
 

@@ -7,7 +7,7 @@
 //! `ConnectInfo<SocketAddr>`.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use crate::engine::limits::ClientAddress;
 use crate::engine::LOG_TARGET;
 
 /// Connections open at once, at most.
@@ -34,18 +35,18 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Open connections per address, and in all.
 #[derive(Default)]
 struct Open {
-	per_address: HashMap<IpAddr, usize>,
+	per_address: HashMap<ClientAddress, usize>,
 	total: usize,
 }
 
 /// A place among the open connections, given back when dropped.
 struct Place {
 	open: Arc<Mutex<Open>>,
-	address: IpAddr,
+	address: ClientAddress,
 }
 
 impl Place {
-	fn take(open: &Arc<Mutex<Open>>, address: IpAddr) -> Option<Place> {
+	fn take(open: &Arc<Mutex<Open>>, address: ClientAddress) -> Option<Place> {
 		let mut counts = open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 		let mine = counts.per_address.get(&address).copied().unwrap_or(0);
 		if counts.total >= MAX_CONNECTIONS || mine >= MAX_CONNECTIONS_PER_ADDRESS {
@@ -67,17 +68,6 @@ impl Drop for Place {
 				counts.per_address.remove(&self.address);
 			}
 		}
-	}
-}
-
-/// The address connection limits count by: IPv4 as is, IPv6 by its /64.
-fn counted_as(ip: IpAddr) -> IpAddr {
-	match ip {
-		IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-			Some(v4) => IpAddr::V4(v4),
-			None => IpAddr::V6((u128::from(v6) & !((1u128 << 64) - 1)).into()),
-		},
-		v4 => v4,
 	}
 }
 
@@ -104,7 +94,7 @@ pub(crate) fn spawn(
 					continue;
 				},
 			};
-			let Some(place) = Place::take(&open, counted_as(remote.ip())) else {
+			let Some(place) = Place::take(&open, ClientAddress::of(remote.ip())) else {
 				tracing::debug!(target: LOG_TARGET, %remote, "too many connections: closed unread");
 				continue;
 			};

@@ -6,7 +6,7 @@
 //! sends, the event channel) happens after the guard is dropped.
 
 mod keyframes;
-mod limits;
+pub(crate) mod limits;
 mod peer;
 mod publisher;
 mod relay;
