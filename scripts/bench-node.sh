@@ -26,7 +26,7 @@ number() { python3 -c 'import json,sys; print(int(json.load(sys.stdin)["result"]
 
 start=$(date +%s.%N)
 "$node_bin" --dev --base-path "$base" --rpc-port "$port" --listen-addr "/ip4/127.0.0.1/tcp/$p2p" \
-	--no-mdns --no-telemetry --prometheus-port 0 --streaming-addr 127.0.0.1:0 >"$base/node.log" 2>&1 &
+	--no-mdns --no-telemetry --prometheus-port 0 --streaming-addr 127.0.0.1:0 --webrtc-port 0 >"$base/node.log" 2>&1 &
 pid=$!
 trap 'kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$base"' EXIT
 

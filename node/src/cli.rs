@@ -95,12 +95,11 @@ pub struct StreamingArgs {
 	#[arg(long, value_name = "PEM", requires = "streaming_tls_cert")]
 	pub streaming_tls_key: Option<std::path::PathBuf>,
 
-	/// The UDP ports WebRTC media uses, one per session: `FIRST-LAST`.
-	#[arg(long, value_name = "FIRST-LAST", default_value = "40000-40999",
-		value_parser = sutantra_streaming::config::parse_port_range)]
-	pub webrtc_ports: std::ops::RangeInclusive<u16>,
+	/// The UDP port every WebRTC session of the node shares (0 picks a free port).
+	#[arg(long, value_name = "PORT", default_value_t = sutantra_streaming::config::DEFAULT_UDP_PORT)]
+	pub webrtc_port: u16,
 
-	/// The local address WebRTC media binds to.
+	/// The local address the WebRTC media socket binds to (`0.0.0.0`: every interface).
 	#[arg(long, value_name = "IP", default_value = "0.0.0.0")]
 	pub webrtc_bind_ip: std::net::IpAddr,
 
@@ -108,13 +107,14 @@ pub struct StreamingArgs {
 	#[arg(long, value_name = "IP")]
 	pub public_ip: Option<std::net::IpAddr>,
 
-	/// A STUN server for peers to find their public address, e.g. `stun:stun.example.org:3478`
-	/// (repeatable).
+	/// A STUN server for the node's own outgoing connections (a relay's pulls from origins) to
+	/// learn their public address, e.g. `stun:stun.example.org:3478` (repeatable). Viewers and
+	/// creators need none from the node: it is ICE-lite on one port.
 	#[arg(long = "stun", value_name = "URL")]
 	pub stun_servers: Vec<String>,
 
-	/// A TURN relay for peers that cannot connect directly: `URL,USERNAME,CREDENTIAL`
-	/// (repeatable).
+	/// A TURN relay for the node's own outgoing connections (a relay's pulls) that cannot reach
+	/// an origin directly: `URL,USERNAME,CREDENTIAL` (repeatable).
 	#[arg(long = "turn", value_name = "URL,USER,CREDENTIAL", value_parser = parse_turn)]
 	pub turn_servers: Vec<sutantra_streaming::TurnServer>,
 
@@ -210,7 +210,7 @@ impl StreamingArgs {
 				_ => None,
 			},
 			udp_bind_ip: self.webrtc_bind_ip,
-			udp_ports: self.webrtc_ports.clone(),
+			udp_port: self.webrtc_port,
 			public_ip: self.public_ip,
 			stun_servers: self.stun_servers.clone(),
 			turn_servers: self.turn_servers.clone(),

@@ -103,7 +103,6 @@ async fn sample(engine: &Engine) -> Sample {
 
 async fn run(counts: Vec<usize>) {
 	let config = StreamingConfig {
-		udp_ports: 42000..=43999,
 		max_viewers_per_stream: 2000,
 		// Every bench viewer is one client on loopback: lift the per-client and connecting limits.
 		max_sessions_per_client: 4000,

@@ -1,14 +1,13 @@
 //! The engine's settings and their validation.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::ops::RangeInclusive;
 
 use crate::error::ConfigError;
 
 /// Default HTTP signalling address (WHIP, WHEP, `/streams`, `/health`).
 pub const DEFAULT_HTTP_ADDR: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 8088);
-/// Default UDP port range for WebRTC media.
-pub const DEFAULT_UDP_PORTS: RangeInclusive<u16> = 40000..=40999;
+/// Default UDP port for WebRTC media.
+pub const DEFAULT_UDP_PORT: u16 = 40000;
 
 /// Settings of the streaming engine.
 ///
@@ -20,12 +19,13 @@ pub struct StreamingConfig {
 	pub http_addr: SocketAddr,
 	/// Serve signalling over HTTPS with this certificate and key instead of plain HTTP.
 	pub tls: Option<crate::tls::TlsFiles>,
-	/// The local address WebRTC media sockets bind to. `0.0.0.0` binds every non-loopback
-	/// interface; a loopback address (tests) binds only that address.
+	/// The local address the media socket binds to. `0.0.0.0` listens on every interface and
+	/// announces every non-loopback one; a concrete address (a loopback one in tests) binds and
+	/// announces only that address.
 	pub udp_bind_ip: IpAddr,
-	/// The UDP ports media sockets may use. Each WebRTC session binds one port of this range
-	/// (webrtc-rs has no shared UDP socket yet), so the range bounds the concurrent sessions.
-	pub udp_ports: RangeInclusive<u16>,
+	/// The one UDP port every WebRTC session of the node uses. Port 0 picks a free port
+	/// (tests). A relay's pulls from other nodes are outgoing connections on ports of their own.
+	pub udp_port: u16,
 	/// The public address of this host when it sits behind a 1:1 NAT (a cloud VM's elastic IP):
 	/// advertised in ICE candidates instead of the local address.
 	pub public_ip: Option<IpAddr>,
@@ -92,7 +92,7 @@ impl Default for StreamingConfig {
 			http_addr: DEFAULT_HTTP_ADDR,
 			tls: None,
 			udp_bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-			udp_ports: DEFAULT_UDP_PORTS,
+			udp_port: DEFAULT_UDP_PORT,
 			public_ip: None,
 			stun_servers: Vec::new(),
 			turn_servers: Vec::new(),
@@ -120,6 +120,7 @@ impl StreamingConfig {
 		Self {
 			http_addr: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0),
 			udp_bind_ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
+			udp_port: 0,
 			..Self::default()
 		}
 	}
@@ -128,22 +129,6 @@ impl StreamingConfig {
 	pub fn validate(&self) -> Result<(), ConfigError> {
 		let invalid =
 			|setting: &'static str, problem: String| Err(ConfigError { setting, problem });
-		if self.udp_ports.is_empty() {
-			return invalid(
-				"udp_ports",
-				format!(
-					"the range {}-{} is empty; give the lower port first, e.g. 40000-40999",
-					self.udp_ports.start(),
-					self.udp_ports.end()
-				),
-			);
-		}
-		if *self.udp_ports.start() == 0 {
-			return invalid(
-				"udp_ports",
-				"port 0 is not a usable port; start the range at 1024 or above".into(),
-			);
-		}
 		if self.max_streams == 0 {
 			return invalid(
 				"max_streams",
@@ -176,8 +161,13 @@ impl StreamingConfig {
 			("handshake_timeout", self.handshake_timeout),
 			("relay_idle_timeout", self.relay_idle_timeout),
 		] {
-			if value < std::time::Duration::from_secs(1) || value > std::time::Duration::from_secs(600) {
-				return invalid(setting, format!("{value:?} is out of range; use 1 to 600 seconds"));
+			if value < std::time::Duration::from_secs(1)
+				|| value > std::time::Duration::from_secs(600)
+			{
+				return invalid(
+					setting,
+					format!("{value:?} is out of range; use 1 to 600 seconds"),
+				);
 			}
 		}
 		if let Some(ip) = self.public_ip {
@@ -238,26 +228,6 @@ impl StreamingConfig {
 	}
 }
 
-/// Parses a port range written `40000-40999` (or a single port).
-pub fn parse_port_range(text: &str) -> Result<RangeInclusive<u16>, String> {
-	let parse = |part: &str| {
-		part.trim().parse::<u16>().map_err(|_| format!("'{part}' is not a port number (1-65535)"))
-	};
-	let range = match text.split_once('-') {
-		Some((low, high)) => parse(low)?..=parse(high)?,
-		None => {
-			let port = parse(text)?;
-			port..=port
-		},
-	};
-	if range.is_empty() || *range.start() == 0 {
-		return Err(format!(
-			"'{text}' is not a usable port range; write it as LOW-HIGH, e.g. 40000-40999"
-		));
-	}
-	Ok(range)
-}
-
 #[cfg(test)]
 mod tests {
 	use super::*;
@@ -269,12 +239,8 @@ mod tests {
 	}
 
 	#[test]
-	// A reversed, empty port range is one of the bad inputs under test.
-	#[allow(clippy::reversed_empty_ranges)]
 	fn each_bad_setting_is_named() {
 		let cases: Vec<(&str, Box<dyn Fn(&mut StreamingConfig)>)> = vec![
-			("udp_ports", Box::new(|c| c.udp_ports = 5000..=4000)),
-			("udp_ports", Box::new(|c| c.udp_ports = 0..=10)),
 			("max_streams", Box::new(|c| c.max_streams = 0)),
 			("max_viewers_per_stream", Box::new(|c| c.max_viewers_per_stream = 0)),
 			("max_sessions_per_viewer", Box::new(|c| c.max_sessions_per_viewer = 0)),
@@ -283,7 +249,10 @@ mod tests {
 			("max_pending_sessions", Box::new(|c| c.max_pending_sessions = 0)),
 			("requests_per_second_per_client", Box::new(|c| c.requests_per_second_per_client = 0)),
 			("handshake_timeout", Box::new(|c| c.handshake_timeout = Default::default())),
-			("relay_idle_timeout", Box::new(|c| c.relay_idle_timeout = std::time::Duration::from_secs(3600))),
+			(
+				"relay_idle_timeout",
+				Box::new(|c| c.relay_idle_timeout = std::time::Duration::from_secs(3600)),
+			),
 			("public_ip", Box::new(|c| c.public_ip = Some("127.0.0.1".parse().unwrap()))),
 			("public_ip", Box::new(|c| c.public_ip = Some("2001:db8::1".parse().unwrap()))),
 			("stun_servers", Box::new(|c| c.stun_servers = vec!["stun.example.org:3478".into()])),
@@ -313,14 +282,5 @@ mod tests {
 			assert_eq!(error.setting, setting, "{error}");
 			assert!(error.to_string().contains(setting), "{error}");
 		}
-	}
-
-	#[test]
-	fn port_ranges_parse() {
-		assert_eq!(parse_port_range("40000-40999").unwrap(), 40000..=40999);
-		assert_eq!(parse_port_range("5000").unwrap(), 5000..=5000);
-		assert!(parse_port_range("2-1").is_err());
-		assert!(parse_port_range("0-10").is_err());
-		assert!(parse_port_range("a-b").unwrap_err().contains("not a port number"));
 	}
 }

@@ -102,9 +102,14 @@ pub enum Error {
 		/// Seconds after which a retry may succeed.
 		retry_after: u32,
 	},
-	/// No UDP port of the configured range is free.
-	#[error("no free UDP port in {0}; widen the streaming UDP port range")]
-	NoFreePort(String),
+	/// The media socket could not be bound.
+	#[error("cannot use UDP {address} for WebRTC media: {reason}")]
+	MediaSocket {
+		/// The address it was to bind.
+		address: std::net::SocketAddr,
+		/// Why not, and what to do.
+		reason: String,
+	},
 	/// The SDP offer could not be used.
 	#[error("bad SDP offer: {0}")]
 	BadOffer(String),
@@ -161,14 +166,14 @@ impl Error {
 			Error::StreamStarting(_)
 			| Error::TooManyStreams(_)
 			| Error::StreamFull { .. }
-			| Error::RelayFull(_)
-			| Error::NoFreePort(_) => 503,
+			| Error::RelayFull(_) => 503,
 			Error::Upstream { .. } => 502,
 			Error::NoDataChannel(_) => 409,
 			Error::TooManySessions { .. } | Error::TooManyRequests { .. } => 429,
 			Error::Busy { .. } => 503,
 			Error::Config(_)
 			| Error::Listen { .. }
+			| Error::MediaSocket { .. }
 			| Error::Tls(_)
 			| Error::WebRtc(_)
 			| Error::Client(_)

@@ -85,9 +85,8 @@ impl Engine {
 		crate::server::spawn(listener, acceptor, router(self.clone()), self.inner.shutdown.clone());
 		tracing::info!(
 			target: LOG_TARGET,
-			"streaming: WHIP on {scheme}://{bound}/whip/<stream>, WHEP on {scheme}://{bound}/whep/<stream>, media on UDP {}-{}",
-			self.inner.config.udp_ports.start(),
-			self.inner.config.udp_ports.end(),
+			"streaming: WHIP on {scheme}://{bound}/whip/<stream>, WHEP on {scheme}://{bound}/whep/<stream>, media on UDP {}",
+			self.inner.media.bound(),
 		);
 		Ok(bound)
 	}
@@ -331,7 +330,9 @@ async fn get_player(Path(stream): Path<String>) -> Response {
 async fn method_not_allowed(method: Method) -> Response {
 	plain(
 		StatusCode::METHOD_NOT_ALLOWED,
-		&format!("{method} is not served here: offers are POSTed, sessions DELETEd, the rest is GET"),
+		&format!(
+			"{method} is not served here: offers are POSTed, sessions DELETEd, the rest is GET"
+		),
 	)
 }
 

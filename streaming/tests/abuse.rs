@@ -285,3 +285,139 @@ async fn idle_connections_are_capped_per_address_and_cut_off_without_headers() {
 	assert!(started.elapsed() <= HEADER_READ_TIMEOUT + Duration::from_secs(1));
 	keeps_receiving(&viewer, 10).await;
 }
+
+/// The `a=candidate` lines of an SDP answer: (address, port).
+fn candidates(answer: &str) -> Vec<(String, u16)> {
+	answer
+		.lines()
+		.filter_map(|line| line.trim_end().strip_prefix("a=candidate:"))
+		.filter_map(|candidate| {
+			let fields: Vec<&str> = candidate.split_whitespace().collect();
+			Some((fields.get(4)?.to_string(), fields.get(5)?.parse().ok()?))
+		})
+		.collect()
+}
+
+/// The `a=ice-ufrag` of an SDP answer.
+fn ufrag(answer: &str) -> String {
+	answer
+		.lines()
+		.find_map(|line| line.trim_end().strip_prefix("a=ice-ufrag:"))
+		.expect("the answer has ICE credentials")
+		.to_owned()
+}
+
+/// A STUN binding request (RFC 8489) with `username`, as a client's connectivity check starts.
+/// Without a valid MESSAGE-INTEGRITY the session's ICE agent refuses it; the router only reads
+/// the username.
+fn binding_request(username: &str) -> Vec<u8> {
+	let mut attributes = Vec::new();
+	attributes.extend_from_slice(&0x0006u16.to_be_bytes());
+	attributes.extend_from_slice(&(username.len() as u16).to_be_bytes());
+	attributes.extend_from_slice(username.as_bytes());
+	while attributes.len() % 4 != 0 {
+		attributes.push(0);
+	}
+	let mut packet = vec![0x00, 0x01];
+	packet.extend_from_slice(&(attributes.len() as u16).to_be_bytes());
+	packet.extend_from_slice(&[0x21, 0x12, 0xA4, 0x42]);
+	packet.extend_from_slice(&rand_bytes::<12>());
+	packet.extend_from_slice(&attributes);
+	packet
+}
+
+fn rand_bytes<const N: usize>() -> [u8; N] {
+	let mut bytes = [0u8; N];
+	for byte in &mut bytes {
+		*byte = rand::random();
+	}
+	bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_session_is_answered_on_the_one_media_port() {
+	let config = StreamingConfig { max_pending_per_client: 8, ..StreamingConfig::loopback() };
+	let node = TestEngine::start(config, Arc::new(AllowAll)).await;
+	let server = node.engine.http_addr().unwrap();
+	let media = node.engine.media_addr();
+	let _publisher = node.publish("11", "creator").await;
+	let honest = node.viewer("11", "viewer").await.unwrap();
+	keeps_receiving(&honest, 10).await;
+
+	let mut ufrags = Vec::new();
+	for last in 2..6 {
+		let reply = post_from(address(last), server, "/whep/11", HALF_OPEN_OFFER).await;
+		assert_eq!(reply.status, 201, "{}", reply.body);
+		let mut announced = candidates(&reply.body);
+		announced.dedup();
+		assert_eq!(
+			announced,
+			vec![("127.0.0.1".to_owned(), media.port())],
+			"host candidates at the media socket only: {}",
+			reply.body
+		);
+		assert!(reply.body.contains("a=ice-lite"), "the node is ICE-lite: {}", reply.body);
+		ufrags.push(ufrag(&reply.body));
+	}
+	ufrags.sort();
+	ufrags.dedup();
+	assert_eq!(ufrags.len(), 4, "each session has credentials of its own");
+	keeps_receiving(&honest, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn datagrams_from_strangers_reach_no_session_and_viewers_play_on() {
+	let node = TestEngine::start(StreamingConfig::loopback(), Arc::new(AllowAll)).await;
+	let server = node.engine.http_addr().unwrap();
+	let media = node.engine.media_addr();
+	let _publisher = node.publish("12", "creator").await;
+	let honest = node.viewer("12", "viewer").await.unwrap();
+	keeps_receiving(&honest, 10).await;
+	let before = node.engine.media_socket_stats();
+
+	// A stranger sprays the media port: garbage, DTLS- and RTP-looking datagrams, and
+	// connectivity checks for sessions that do not exist.
+	let stranger = tokio::net::UdpSocket::bind((address(3), 0)).await.unwrap();
+	let mut sent = 0u64;
+	for round in 0..4_000u32 {
+		let datagram = match round % 4 {
+			0 => rand_bytes::<64>().to_vec(),
+			1 => [&[22u8, 0xfe, 0xfd][..], &rand_bytes::<100>()].concat(),
+			2 => [&[0x80u8, 96][..], &rand_bytes::<1000>()].concat(),
+			_ => binding_request(&format!("nosuchsession{round}:x")),
+		};
+		if stranger.send_to(&datagram, media).await.is_ok() {
+			sent += 1;
+		}
+		if round % 200 == 0 {
+			tokio::task::yield_now().await;
+		}
+	}
+	keeps_receiving(&honest, 30).await;
+	let after = node.engine.media_socket_stats();
+	assert!(
+		after.unrouted - before.unrouted >= sent * 9 / 10,
+		"the stranger's datagrams were dropped unrouted: {before:?} -> {after:?}, {sent} sent"
+	);
+
+	// A client that floods its own session only fills its own inbox.
+	let flooder = tokio::net::UdpSocket::bind((address(4), 0)).await.unwrap();
+	let reply = post_from(address(4), server, "/whep/12", HALF_OPEN_OFFER).await;
+	assert_eq!(reply.status, 201, "{}", reply.body);
+	let check = binding_request(&format!("{}:hOpN", ufrag(&reply.body)));
+	flooder.send_to(&check, media).await.unwrap();
+	let burst = [0x80u8; 1200];
+	for round in 0..20_000u32 {
+		let _ = flooder.send_to(&burst, media).await;
+		if round % 500 == 0 {
+			tokio::task::yield_now().await;
+		}
+	}
+	keeps_receiving(&honest, 30).await;
+	let flooded = node.engine.media_socket_stats();
+	assert!(flooded.sessions >= 3, "{flooded:?}");
+	assert!(
+		flooded.unrouted - after.unrouted < 1_000,
+		"once its check was routed, the flooder's datagrams went to its own session: {flooded:?}"
+	);
+}

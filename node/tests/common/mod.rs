@@ -107,7 +107,7 @@ impl TestNode {
 			.args(["--listen-addr", &format!("/ip4/127.0.0.1/tcp/{p2p_port}")])
 			.args(["--prometheus-port", &prometheus_port.to_string()])
 			.args(["--streaming-addr", &format!("127.0.0.1:{streaming_port}")])
-			.args(["--webrtc-bind-ip", "127.0.0.1"])
+			.args(["--webrtc-bind-ip", "127.0.0.1", "--webrtc-port", "0"])
 			.args(extra_args)
 			.stdin(Stdio::null())
 			.stdout(Stdio::piped())

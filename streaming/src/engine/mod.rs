@@ -7,9 +7,11 @@
 
 mod keyframes;
 pub(crate) mod limits;
+mod media_socket;
 mod peer;
 mod publisher;
 mod relay;
+mod session;
 mod viewer;
 
 use std::collections::{HashMap, HashSet};
@@ -22,7 +24,6 @@ use bytes::Bytes;
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
-use webrtc::data_channel::DataChannel;
 use webrtc::peer_connection::{PeerConnection, StatsSelector};
 
 use crate::codec::VideoCodec;
@@ -34,15 +35,16 @@ use crate::policy::{AccessPolicy, Credentials};
 use crate::types::{LeaveReason, Role, SessionId, StreamId};
 
 pub(crate) use keyframes::is_keyframe_request;
+pub use media_socket::MediaSocketStats;
 pub(crate) use peer::{ice_pacing, media_track, new_peer, PeerFactory};
 pub use relay::{DirectoryEntry, Upstream, UpstreamLocator};
 
 pub(crate) const LOG_TARGET: &str = "streaming";
 /// Events buffered for the owner before the engine waits for it.
 const EVENT_BUFFER: usize = 1024;
-/// RTP packets buffered per published track for viewers; a viewer further behind skips ahead
-/// to the next keyframe instead of slowing the others.
-const TRACK_BUFFER: usize = 1024;
+/// RTP packets buffered per stream for viewers; a viewer further behind skips ahead to the next
+/// keyframe instead of slowing the others.
+const STREAM_BUFFER: usize = 1024;
 /// How long [`Engine::shutdown`] waits for sessions to be told and closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// The label of the viewer's payment data channel.
@@ -178,17 +180,18 @@ impl Counters {
 	}
 }
 
-/// A published track: what viewers subscribe to.
+/// A published track: what viewers are offered.
 #[derive(Clone)]
 pub(crate) struct PublishedTrack {
 	pub(crate) kind: rtc::rtp_transceiver::rtp_sender::RtpCodecKind,
 	pub(crate) codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
-	pub(crate) packets: broadcast::Sender<Relayed>,
 }
 
-/// A publisher's packet on its way to viewers, stamped when it reached the engine.
+/// A publisher's packet on its way to viewers: its track's index in the stream, stamped when it
+/// reached the engine.
 #[derive(Clone)]
 pub(crate) struct Relayed {
+	pub(crate) track: usize,
 	pub(crate) arrived: Instant,
 	pub(crate) packet: rtc::rtp::Packet,
 }
@@ -214,6 +217,8 @@ pub(crate) struct StreamEntry {
 	/// How many tracks the publisher's offer sends.
 	pub(crate) expected_tracks: usize,
 	pub(crate) viewers: HashSet<SessionId>,
+	/// Every track's packets, in arrival order, for the viewers.
+	pub(crate) packets: broadcast::Sender<Relayed>,
 	/// Asks the publisher for a keyframe, rate-limited across viewers (once video arrived).
 	pub(crate) keyframe_requests: Option<mpsc::Sender<()>>,
 }
@@ -228,6 +233,7 @@ impl StreamEntry {
 			tracks: Vec::new(),
 			expected_tracks,
 			viewers: Default::default(),
+			packets: broadcast::channel(STREAM_BUFFER).0,
 			keyframe_requests: None,
 		}
 	}
@@ -252,14 +258,16 @@ pub(crate) struct SessionEntry {
 	pub(crate) role: Role,
 	pub(crate) principal: Option<String>,
 	pub(crate) created_at: SystemTime,
+	/// The driver of a session this node serves, once its offer is answered.
+	pub(crate) driver: Option<session::Handles>,
+	/// A relay pull's outgoing connection.
 	pub(crate) peer: Option<Arc<dyn PeerConnection>>,
-	pub(crate) data_channel: Option<Arc<dyn DataChannel>>,
+	/// Whether a viewer opened its payment channel.
+	pub(crate) has_data_channel: bool,
 	pub(crate) connected: bool,
 	pub(crate) counters: Arc<Counters>,
-	/// Cancelled when the session ends: stops its forwarding and reading tasks.
+	/// Cancelled when the session ends: stops its driver's media and its other tasks.
 	pub(crate) cancel: CancellationToken,
-	/// A viewer's forwarders, waiting for its connection to come up.
-	pub(crate) forwards: Vec<viewer::Forward>,
 	/// For a relayed stream's publisher session: the upstream WHEP endpoint it pulls from.
 	pub(crate) relayed_from: Option<String>,
 	/// Where its offer came from, for the per-client limits (`None`: not over HTTP).
@@ -273,12 +281,12 @@ impl SessionEntry {
 			role,
 			principal,
 			created_at: SystemTime::now(),
+			driver: None,
 			peer: None,
-			data_channel: None,
+			has_data_channel: false,
 			connected: false,
 			counters: Default::default(),
 			cancel: CancellationToken::new(),
-			forwards: Vec::new(),
 			relayed_from: None,
 			client: None,
 		}
@@ -296,8 +304,15 @@ pub(crate) struct Inner {
 	pub(crate) policy: Arc<dyn AccessPolicy>,
 	events: mpsc::Sender<EngineEvent>,
 	state: Mutex<State>,
+	/// The one UDP socket every session's media goes through.
+	pub(crate) media: Arc<media_socket::MediaSocket>,
+	/// The DTLS certificate of every session.
+	pub(crate) identity: peer::Identity,
+	/// Outgoing connections (relay pulls).
 	pub(crate) peers: PeerFactory,
 	pub(crate) shutdown: CancellationToken,
+	/// Stops the media socket's routing, after the sessions' goodbyes at shutdown.
+	media_stop: CancellationToken,
 	pub(crate) http_addr: OnceLock<SocketAddr>,
 	/// Time from a packet's arrival from a publisher to its hand-over to a viewer's connection.
 	pub(crate) forwarding_latency: LatencyHistogram,
@@ -324,48 +339,49 @@ impl Inner {
 	}
 }
 
-/// Concludes an offer: on success gives the session its connection (and a viewer its
-/// forwarders) and returns the answer; on failure, or if the session ended meanwhile, ends it.
+/// A session's connection with its offer answered, ready to be driven.
+pub(crate) struct Negotiated {
+	pub(crate) peer: rtc::peer_connection::RTCPeerConnection,
+	pub(crate) credentials: peer::Credentials,
+	pub(crate) sdp: String,
+	pub(crate) media: session::Media,
+}
+
+/// Concludes an offer: on success makes the session reachable on the media socket, starts its
+/// driver and returns the answer; on failure, or if the session ended meanwhile, ends it.
 pub(crate) async fn conclude(
 	inner: &Arc<Inner>,
 	session: SessionId,
 	stream: StreamId,
-	negotiated: Result<(Arc<dyn PeerConnection>, String, Vec<viewer::Forward>)>,
+	negotiated: Result<Negotiated>,
 ) -> Result<Answer> {
-	let (peer, sdp, forwards) = match negotiated {
+	let Negotiated { peer, credentials, sdp, media } = match negotiated {
 		Ok(negotiated) => negotiated,
 		Err(error) => {
 			close_session(inner, session, LeaveReason::ConnectionLost);
 			return Err(error);
 		},
 	};
-	let attached = match inner.state().sessions.get_mut(&session) {
-		Some(entry) => {
-			entry.peer = Some(peer.clone());
-			entry.forwards = forwards;
-			Some(entry.role)
-		},
-		None => None,
-	};
-	let Some(role) = attached else {
-		let _ = peer.close().await;
-		return Err(Error::StreamNotLive(stream));
+	let role = {
+		let mut state = inner.state();
+		let Some(entry) = state.sessions.get_mut(&session) else {
+			return Err(Error::StreamNotLive(stream));
+		};
+		let inbox = inner.media.register(session, credentials.ufrag);
+		entry.driver = Some(session::Driver::spawn(
+			inner.clone(),
+			session,
+			stream.clone(),
+			peer,
+			inbox,
+			media,
+			entry.counters.clone(),
+			entry.cancel.clone(),
+		));
+		entry.role
 	};
 	tracing::info!(target: LOG_TARGET, %stream, %session, ?role, "offer accepted");
 	Ok(Answer { session, sdp })
-}
-
-/// A session's peer connection is up.
-pub(crate) async fn on_connected(inner: &Arc<Inner>, session: SessionId) {
-	let role = {
-		let mut state = inner.state();
-		let Some(entry) = state.sessions.get_mut(&session) else { return };
-		entry.connected = true;
-		entry.role
-	};
-	if role == Role::Viewer {
-		viewer::start(inner, session).await;
-	}
 }
 
 /// Asks a stream's publisher for a keyframe (coalesced with requests already pending).
@@ -382,14 +398,18 @@ fn unix_seconds(time: SystemTime) -> u64 {
 }
 
 impl Engine {
-	/// Creates an engine without starting its HTTP server (see [`Engine::serve`]); the events
-	/// must be read, or the engine stalls once [`EVENT_BUFFER`] of them are waiting.
+	/// Creates an engine and binds its media socket, without starting its HTTP server (see
+	/// [`Engine::serve`]); the events must be read, or the engine stalls once [`EVENT_BUFFER`] of
+	/// them are waiting. Must be called within a Tokio runtime.
 	pub fn new(
 		config: StreamingConfig,
 		policy: Arc<dyn AccessPolicy>,
 	) -> Result<(Engine, EngineEvents)> {
 		config.validate()?;
 		let (events, receiver) = mpsc::channel(EVENT_BUFFER);
+		let media =
+			media_socket::MediaSocket::bind(config.udp_bind_ip, config.udp_port, config.public_ip)?;
+		let identity = peer::Identity::generate()?;
 		let peers = PeerFactory::new(&config);
 		let requests = limits::RequestRates::new(config.requests_per_second_per_client);
 		let inner = Inner {
@@ -397,8 +417,11 @@ impl Engine {
 			policy,
 			events,
 			state: Mutex::new(State::default()),
+			media,
+			identity,
 			peers,
 			shutdown: CancellationToken::new(),
+			media_stop: CancellationToken::new(),
 			http_addr: OnceLock::new(),
 			forwarding_latency: LatencyHistogram::default(),
 			upstreams: OnceLock::new(),
@@ -406,7 +429,9 @@ impl Engine {
 			directory: Mutex::new(Vec::new()),
 			requests,
 		};
-		Ok((Engine { inner: Arc::new(inner) }, EngineEvents(receiver)))
+		let inner = Arc::new(inner);
+		tokio::spawn(inner.media.clone().route_incoming(inner.media_stop.clone()));
+		Ok((Engine { inner }, EngineEvents(receiver)))
 	}
 
 	/// Creates an engine and starts its HTTP signalling server.
@@ -463,6 +488,16 @@ impl Engine {
 				.is_some_and(|stream| matches!(stream.phase, StreamPhase::Live { .. }));
 		}
 		entries
+	}
+
+	/// Where the media socket is bound (every session's WebRTC traffic goes through it).
+	pub fn media_addr(&self) -> SocketAddr {
+		self.inner.media.bound()
+	}
+
+	/// What the media socket has dropped.
+	pub fn media_socket_stats(&self) -> MediaSocketStats {
+		self.inner.media.stats()
 	}
 
 	/// Where the HTTP server listens, once [`Engine::serve`] has bound it.
@@ -609,21 +644,29 @@ impl Engine {
 
 	/// Sends a message to a viewer on its `sutantra-pay` data channel.
 	pub async fn send_data(&self, session: SessionId, data: Bytes) -> Result<()> {
-		let channel = {
+		let commands = {
 			let state = self.inner.state();
 			let entry = state.sessions.get(&session).ok_or(Error::UnknownSession(session))?;
-			entry.data_channel.clone().ok_or(Error::NoDataChannel(session))?
+			match &entry.driver {
+				Some(driver) if entry.has_data_channel => driver.commands.clone(),
+				_ => return Err(Error::NoDataChannel(session)),
+			}
 		};
-		channel.send(bytes::BytesMut::from(&data[..])).await?;
-		Ok(())
+		let (done, sent) = tokio::sync::oneshot::channel();
+		commands
+			.send(session::Command::Send { data, done })
+			.await
+			.map_err(|_| Error::UnknownSession(session))?;
+		sent.await.map_err(|_| Error::UnknownSession(session))?
 	}
 
 	/// A session's figures.
 	pub async fn session_stats(&self, session: SessionId) -> Result<SessionStats> {
-		let (peer, counters, role) = {
+		let (driver, peer, counters, role) = {
 			let state = self.inner.state();
 			let entry = state.sessions.get(&session).ok_or(Error::UnknownSession(session))?;
-			(entry.peer.clone(), entry.counters.clone(), entry.role)
+			let driver = entry.driver.as_ref().map(|driver| driver.commands.clone());
+			(driver, entry.peer.clone(), entry.counters.clone(), entry.role)
 		};
 		let mut stats = SessionStats {
 			packets: counters.packets.load(Ordering::Relaxed),
@@ -634,7 +677,17 @@ impl Engine {
 			dropped_messages: counters.dropped_messages.load(Ordering::Relaxed),
 			..SessionStats::default()
 		};
-		if let Some(peer) = peer {
+		if let Some(driver) = driver {
+			let (reply, figures) = tokio::sync::oneshot::channel();
+			if driver.send(session::Command::Stats(reply)).await.is_ok() {
+				if let Ok(figures) = figures.await {
+					stats.rtt_ms = figures.rtt_ms;
+					stats.packets_lost = figures.packets_lost;
+					stats.fraction_lost = figures.fraction_lost;
+					stats.jitter_ms = figures.jitter_ms;
+				}
+			}
+		} else if let Some(peer) = peer {
 			let report = peer.get_stats(Instant::now(), StatsSelector::None).await;
 			let pair_rtt = report
 				.candidate_pairs()
@@ -702,14 +755,9 @@ impl Engine {
 				.filter_map(|session| close_session(&self.inner, session, LeaveReason::Shutdown)),
 		);
 		let _ = tokio::time::timeout(SHUTDOWN_GRACE, futures::future::join_all(ending)).await;
+		// Last, once the goodbyes had their chance to be acknowledged.
+		self.inner.media_stop.cancel();
 	}
-}
-
-/// The message a viewer gets on its data channel before the engine ends its session.
-#[derive(Serialize)]
-struct Bye<'a> {
-	r#type: &'static str,
-	reason: &'a str,
 }
 
 /// Ends a session once, whoever asks first. Before it returns, the session (and, for a
@@ -753,8 +801,16 @@ pub(crate) fn close_session(
 		}
 		(entry, orphaned, was_live)
 	};
+	let viewer_reason = match &reason {
+		LeaveReason::StreamEnded(_) | LeaveReason::Shutdown => reason.clone(),
+		_ => LeaveReason::PublisherLeft,
+	};
+	if entry.role == Role::Viewer {
+		leave_goodbye(&entry, &reason);
+	}
 	entry.cancel.cancel();
 	for (_, viewer) in &orphaned {
+		leave_goodbye(viewer, &viewer_reason);
 		viewer.cancel.cancel();
 	}
 	tracing::debug!(target: LOG_TARGET, %session, stream = %entry.stream, role = ?entry.role, %reason, "session ends");
@@ -763,15 +819,11 @@ pub(crate) fn close_session(
 		match entry.role {
 			Role::Viewer => finish_viewer(&inner, session, entry, reason).await,
 			Role::Publisher => {
-				let viewer_reason = match &reason {
-					LeaveReason::StreamEnded(_) | LeaveReason::Shutdown => reason.clone(),
-					_ => LeaveReason::PublisherLeft,
-				};
 				let viewers = orphaned.into_iter().map(|(viewer, viewer_entry)| {
 					finish_viewer(&inner, viewer, viewer_entry, viewer_reason.clone())
 				});
 				futures::future::join_all(viewers).await;
-				close_peer(session, &entry).await;
+				close_peer(session, entry.driver, entry.peer).await;
 				if stream_was_live {
 					inner
 						.emit(EngineEvent::StreamEnded { stream: entry.stream.clone(), reason })
@@ -782,46 +834,47 @@ pub(crate) fn close_session(
 	}))
 }
 
-/// The end of a viewer that has left the tables: the reason on its data channel (unless it left
-/// itself), its connection closed, the owner told.
+/// The end of a viewer that has left the tables: its driver says goodbye (unless it left itself)
+/// and closes its connection; then the owner is told.
 async fn finish_viewer(
 	inner: &Arc<Inner>,
 	session: SessionId,
 	entry: SessionEntry,
 	reason: LeaveReason,
 ) {
-	if reason_is_told(&reason) {
-		if let Some(channel) = &entry.data_channel {
-			say_goodbye(channel, &reason).await;
-		}
-	}
-	close_peer(session, &entry).await;
-	inner.emit(EngineEvent::ViewerLeft { stream: entry.stream.clone(), session, reason }).await;
+	let stream = entry.stream.clone();
+	close_peer(session, entry.driver, entry.peer).await;
+	inner.emit(EngineEvent::ViewerLeft { stream, session, reason }).await;
 }
 
-async fn close_peer(session: SessionId, entry: &SessionEntry) {
-	if let Some(peer) = &entry.peer {
+/// Waits for a session's driver to finish, or closes a relay pull's connection.
+async fn close_peer(
+	session: SessionId,
+	driver: Option<session::Handles>,
+	peer: Option<Arc<dyn PeerConnection>>,
+) {
+	if let Some(driver) = driver {
+		let _ = driver.task.await;
+	}
+	if let Some(peer) = peer {
 		if let Err(error) = peer.close().await {
 			tracing::debug!(target: LOG_TARGET, %session, %error, "closing the peer connection");
 		}
 	}
 }
 
+/// Leaves the reason for a viewer's driver to send before it closes, unless the viewer ended
+/// the session itself.
+fn leave_goodbye(entry: &SessionEntry, reason: &LeaveReason) {
+	if !reason_is_told(reason) {
+		return;
+	}
+	if let Some(driver) = &entry.driver {
+		let _ = driver.goodbye.set(reason.to_string());
+	}
+}
+
 /// Whether the viewer is told the reason before its session ends (it did not end it itself).
 fn reason_is_told(reason: &LeaveReason) -> bool {
 	!matches!(reason, LeaveReason::ClientLeft | LeaveReason::ConnectionLost)
-}
-
-async fn say_goodbye(channel: &Arc<dyn DataChannel>, reason: &LeaveReason) {
-	let text = reason.to_string();
-	let Ok(message) = serde_json::to_string(&Bye { r#type: "bye", reason: &text }) else { return };
-	if channel.send_text(&message).await.is_err() {
-		return;
-	}
-	// Give SCTP a moment to deliver it before the connection closes under it.
-	let deadline = Instant::now() + Duration::from_millis(500);
-	tokio::time::sleep(Duration::from_millis(20)).await;
-	while Instant::now() < deadline && channel.outstanding_bytes().await.unwrap_or(0) > 0 {
-		tokio::time::sleep(Duration::from_millis(20)).await;
-	}
 }

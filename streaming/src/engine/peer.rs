@@ -1,45 +1,45 @@
-//! Building the engine's peer connections: media sockets from the configured port range, NAT
-//! and ICE server settings, and the event handler that routes WebRTC callbacks to the engine.
+//! Building the engine's peer connections: the sans-IO connections of the sessions it serves
+//! (ICE-lite on the shared media socket, one certificate), and the outgoing connections of its
+//! relay pulls (full ICE on a port of their own, NAT and ICE server settings), with the event
+//! handler that routes a pull's WebRTC callbacks to the engine.
 
 use std::net::{IpAddr, SocketAddr};
-use std::ops::RangeInclusive;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+use rtc::crypto::{RTCCryptoProvider, SignatureScheme};
 use rtc::interceptor::Registry;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
-use rtc::peer_connection::transport::{RTCIceCandidateType, RTCIceServer};
+use rtc::peer_connection::transport::{
+	CandidateConfig, CandidateHostConfig, RTCIceCandidate, RTCIceCandidateType, RTCIceServer,
+};
+use rtc::peer_connection::{RTCPeerConnection, RTCPeerConnectionBuilder};
 use rtc::rtp_transceiver::rtp_sender::{
 	RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
 };
 use tokio::sync::watch;
-use webrtc::data_channel::DataChannel;
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
 	PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceGatheringState,
 	RTCPeerConnectionState,
 };
 
+use super::media_socket::MediaSocket;
 use super::{Inner, LOG_TARGET};
 use crate::config::StreamingConfig;
 use crate::error::{Error, Result};
 use crate::types::SessionId;
 
-/// How long an answer waits for ICE candidate gathering (host candidates take milliseconds;
-/// STUN and TURN take a round trip).
-const GATHER_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Makes peer connections with the engine's network settings.
+/// Makes the peer connections the node opens itself (a relay's pull from an origin): full ICE,
+/// an ephemeral port of their own, the configured STUN and TURN servers.
 pub(crate) struct PeerFactory {
 	bind_ip: IpAddr,
-	ports: RangeInclusive<u16>,
-	next_port: AtomicU32,
 	ice_servers: Vec<RTCIceServer>,
 	public_ip: Option<IpAddr>,
 }
@@ -58,40 +58,15 @@ impl PeerFactory {
 				credential: turn.credential.clone(),
 			});
 		}
-		Self {
-			bind_ip: config.udp_bind_ip,
-			ports: config.udp_ports.clone(),
-			next_port: AtomicU32::new(0),
-			ice_servers,
-			public_ip: config.public_ip,
-		}
+		Self { bind_ip: config.udp_bind_ip, ice_servers, public_ip: config.public_ip }
 	}
 
-	/// A new peer connection bound to the next free port of the range.
+	/// A new outgoing peer connection on an ephemeral port.
 	pub(crate) async fn build(
 		&self,
 		handler: Arc<dyn PeerConnectionEventHandler>,
 	) -> Result<Arc<dyn PeerConnection>> {
-		let span = u32::from(*self.ports.end() - *self.ports.start()) + 1;
-		let mut last_error = String::new();
-		for _ in 0..span {
-			let offset = self.next_port.fetch_add(1, Ordering::Relaxed) % span;
-			let port = *self.ports.start() + offset as u16;
-			match self.build_on(SocketAddr::new(self.bind_ip, port), handler.clone()).await {
-				Ok(peer) => return Ok(peer),
-				Err(error) if is_address_in_use(&error) => last_error = error,
-				Err(error) => return Err(Error::WebRtc(error)),
-			}
-		}
-		tracing::warn!(target: LOG_TARGET, ports = ?self.ports, %last_error, "UDP port range exhausted");
-		Err(Error::NoFreePort(format!("{}-{}", self.ports.start(), self.ports.end())))
-	}
-
-	async fn build_on(
-		&self,
-		address: SocketAddr,
-		handler: Arc<dyn PeerConnectionEventHandler>,
-	) -> std::result::Result<Arc<dyn PeerConnection>, String> {
+		let address = SocketAddr::new(self.bind_ip, 0);
 		let mut settings = ice_pacing(SettingEngineBuilder::new());
 		if address.ip().is_loopback() {
 			settings = settings.with_include_loopback_candidate(true);
@@ -102,9 +77,94 @@ impl PeerFactory {
 		}
 		let configuration =
 			RTCConfigurationBuilder::new().with_ice_servers(self.ice_servers.clone()).build();
-		let peer = new_peer(configuration, settings, handler, address).await?;
-		Ok(peer)
+		new_peer(configuration, settings, handler, address).await.map_err(Error::WebRtc)
 	}
+}
+
+/// The node's DTLS identity: one certificate for every session it serves, and the crypto
+/// provider every session shares.
+#[derive(Clone)]
+pub(crate) struct Identity {
+	certificate: RTCCertificate,
+	crypto: Arc<dyn RTCCryptoProvider>,
+}
+
+impl Identity {
+	pub(crate) fn generate() -> Result<Self> {
+		let crypto = rtc::crypto::default_provider()
+			.map_err(|e| Error::WebRtc(format!("no crypto provider: {e}")))?;
+		let params = CertificateParams::new(vec!["sutantra".to_owned()])
+			.map_err(|e| Error::WebRtc(format!("certificate parameters: {e}")))?;
+		let certificate =
+			RTCCertificate::generate(crypto.crypto(), SignatureScheme::EcdsaP256Sha256, params)?;
+		Ok(Self { certificate, crypto })
+	}
+}
+
+/// A session's ICE credentials; the username fragment routes its datagrams.
+pub(crate) struct Credentials {
+	pub(crate) ufrag: String,
+	pwd: String,
+}
+
+/// A new connection for a session this node serves: ICE-lite (it answers checks and never sends
+/// them), the node's certificate, the default codecs and interceptors.
+pub(crate) fn server_peer(inner: &Inner) -> Result<(RTCPeerConnection, Credentials)> {
+	let credentials = Credentials {
+		ufrag: super::media_socket::ice_credential(16),
+		pwd: super::media_socket::ice_credential(32),
+	};
+	let settings = SettingEngineBuilder::new()
+		.with_lite(true)
+		.with_ice_credentials(credentials.ufrag.clone(), credentials.pwd.clone())
+		.with_crypto_provider(inner.identity.crypto.clone())
+		.build();
+	let mut media_engine = MediaEngine::default();
+	media_engine.register_default_codecs()?;
+	let registry = register_default_interceptors(Registry::new(), &mut media_engine)?.with(
+		rtc::interceptor::Slot::from(super::keyframes::SLOT),
+		super::keyframes::KeyframeRequests::default(),
+	);
+	let configuration = RTCConfigurationBuilder::new()
+		.with_certificates(vec![inner.identity.certificate.clone()])
+		.build();
+	let peer = RTCPeerConnectionBuilder::new()
+		.with_configuration(configuration)
+		.with_setting_engine(settings)
+		.with_media_engine(media_engine)
+		.with_interceptor_registry(registry)
+		.build(Instant::now())?;
+	Ok((peer, credentials))
+}
+
+/// Answers an offer on a session's connection: the node's host candidates (the media socket's
+/// addresses) are in the answer, which is complete at once (nothing to gather).
+pub(crate) fn answer_offer(
+	peer: &mut RTCPeerConnection,
+	socket: &MediaSocket,
+	offer: RTCSessionDescription,
+) -> Result<String> {
+	peer.set_remote_description(Instant::now(), offer)
+		.map_err(|e| Error::BadOffer(e.to_string()))?;
+	for address in socket.candidates() {
+		let candidate = CandidateHostConfig {
+			base_config: CandidateConfig {
+				network: "udp".to_owned(),
+				address: address.ip().to_string(),
+				port: address.port(),
+				component: 1,
+				..Default::default()
+			},
+			..Default::default()
+		}
+		.new_candidate_host()?;
+		peer.add_local_candidate(RTCIceCandidate::from(&candidate).to_json()?)?;
+	}
+	let answer = peer.create_answer(None)?;
+	peer.set_local_description(Instant::now(), answer)?;
+	peer.local_description()
+		.map(|description| description.sdp)
+		.ok_or_else(|| Error::WebRtc("no local description after the answer was set".into()))
 }
 
 /// ICE connectivity checks every 50 ms, the pacing RFC 8445 recommends and browsers use, instead
@@ -142,36 +202,6 @@ pub(crate) async fn new_peer(
 	Ok(Arc::new(peer))
 }
 
-/// Whether building failed because the port is taken. webrtc-rs skips an address it cannot
-/// bind and then reports that it has no socket at all; we give it exactly one address.
-fn is_address_in_use(error: &str) -> bool {
-	let error = error.to_ascii_lowercase();
-	error.contains("in use") || error.contains("os error 98") || error.contains("no udp_sockets")
-}
-
-/// Resolves once ICE gathering is complete, or after [`GATHER_TIMEOUT`] (the answer then
-/// carries the candidates found so far).
-async fn gathered(mut complete: watch::Receiver<bool>) {
-	let _ = tokio::time::timeout(GATHER_TIMEOUT, complete.wait_for(|done| *done)).await;
-}
-
-/// Answers an offer: applies it, creates and applies the answer, waits for gathering and
-/// returns the answer as SDP text.
-pub(crate) async fn answer(
-	peer: &Arc<dyn PeerConnection>,
-	offer: RTCSessionDescription,
-	gathering: watch::Receiver<bool>,
-) -> Result<String> {
-	peer.set_remote_description(offer).await.map_err(|e| Error::BadOffer(e.to_string()))?;
-	let answer = peer.create_answer(None).await?;
-	peer.set_local_description(answer).await?;
-	gathered(gathering).await;
-	peer.local_description()
-		.await
-		.map(|description| description.sdp)
-		.ok_or_else(|| Error::WebRtc("no local description after the answer was set".into()))
-}
-
 /// A track with one encoding: `ssrc` in `codec`.
 pub(crate) fn media_track(
 	stream_id: &str,
@@ -196,7 +226,7 @@ pub(crate) fn media_track(
 	)
 }
 
-/// Routes one session's WebRTC callbacks to the engine. The callbacks run on the connection's
+/// Routes a relay pull's WebRTC callbacks to the engine. The callbacks run on the connection's
 /// driver, so each one only records or spawns: anything that waits on the connection itself
 /// would stall the driver that must make progress for it.
 pub(crate) struct SessionEvents {
@@ -226,10 +256,12 @@ impl PeerConnectionEventHandler for SessionEvents {
 	async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
 		let Some(inner) = self.inner.upgrade() else { return };
 		let session = self.session;
-		tracing::debug!(target: LOG_TARGET, %session, %state, "connection state");
+		tracing::debug!(target: LOG_TARGET, %session, %state, "relay pull connection state");
 		match state {
 			RTCPeerConnectionState::Connected => {
-				tokio::spawn(async move { super::on_connected(&inner, session).await });
+				if let Some(entry) = inner.state().sessions.get_mut(&session) {
+					entry.connected = true;
+				}
 			},
 			RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
 				super::close_session(&inner, session, crate::types::LeaveReason::ConnectionLost);
@@ -241,12 +273,8 @@ impl PeerConnectionEventHandler for SessionEvents {
 	async fn on_track(&self, track: Arc<dyn TrackRemote>) {
 		let Some(inner) = self.inner.upgrade() else { return };
 		let session = self.session;
-		tokio::spawn(async move { super::publisher::on_track(&inner, session, track).await });
-	}
-
-	async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
-		let Some(inner) = self.inner.upgrade() else { return };
-		let session = self.session;
-		tokio::spawn(async move { super::viewer::on_data_channel(&inner, session, channel).await });
+		tokio::spawn(
+			async move { super::publisher::on_relayed_track(&inner, session, track).await },
+		);
 	}
 }

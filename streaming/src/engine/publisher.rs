@@ -1,21 +1,26 @@
-//! Publishers: accepting a WHIP offer, receiving its tracks and fanning their RTP out.
+//! Publishers: accepting a WHIP offer, receiving its tracks and fanning their RTP out (and a
+//! relayed stream's tracks, which arrive on the pull's connection).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use rtc::media_stream::MediaStreamTrackId;
+use rtc::peer_connection::event::RTCTrackEvent;
+use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
-use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
-use webrtc::peer_connection::PeerConnection;
 
 use super::limits::{check_room, ClientAddress};
-use super::peer::{answer, SessionEvents};
+use super::peer::{answer_offer, server_peer};
+use super::session::Media;
 use super::{
 	Answer, Counters, Inner, PublishedTrack, Relayed, SessionEntry, StreamEntry, StreamPhase,
-	LOG_TARGET, TRACK_BUFFER,
+	LOG_TARGET,
 };
 use crate::error::{Error, Result};
 use crate::event::EngineEvent;
@@ -40,7 +45,8 @@ pub(super) async fn publish(
 	check_room(inner, &inner.state(), client, None, 0)?;
 	// A useless offer costs no access check (nor uses up the client's credentials).
 	let offer = parse_offer(offer)?;
-	let principal = inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?.principal;
+	let principal =
+		inner.policy.authorize_publisher(&stream, &credentials).await.allowed()?.principal;
 	let sent = offer.sent_kinds();
 	if sent.is_empty() {
 		return Err(Error::BadOffer(
@@ -58,86 +64,191 @@ pub(super) async fn publish(
 			return Err(Error::TooManyStreams(inner.config.max_streams));
 		}
 		check_room(inner, &state, client, principal.as_deref(), 0)?;
-		state.streams.insert(
-			stream.clone(),
-			StreamEntry::starting(session, sent.len()),
-		);
+		state.streams.insert(stream.clone(), StreamEntry::starting(session, sent.len()));
 		let mut entry = SessionEntry::new(stream.clone(), Role::Publisher, principal);
 		entry.client = client;
 		state.sessions.insert(session, entry);
 	}
 	super::limits::reap_if_not_up(inner, session);
 
-	let negotiated = negotiate(inner, session, offer, &sent).await;
+	let negotiated = negotiate(inner, session, offer, &sent);
 	super::conclude(inner, session, stream, negotiated).await
 }
 
-async fn negotiate(
+fn negotiate(
 	inner: &Arc<Inner>,
 	session: SessionId,
 	offer: Offer,
 	sent: &[RtpCodecKind],
-) -> Result<(Arc<dyn PeerConnection>, String, Vec<super::viewer::Forward>)> {
-	let (events, gathering) = SessionEvents::new(inner, session);
-	let peer = inner.peers.build(events).await?;
-	let result = async {
-		for kind in sent {
-			let init = RTCRtpTransceiverInit {
-				direction: RTCRtpTransceiverDirection::Recvonly,
-				..Default::default()
-			};
-			peer.add_transceiver_from_kind(*kind, Some(init)).await?;
-		}
-		answer(&peer, offer.description, gathering).await
+) -> Result<super::Negotiated> {
+	let (mut peer, credentials) = server_peer(inner)?;
+	for kind in sent {
+		let init = RTCRtpTransceiverInit {
+			direction: RTCRtpTransceiverDirection::Recvonly,
+			..Default::default()
+		};
+		peer.add_transceiver_from_kind(*kind, Some(init))?;
 	}
-	.await;
-	match result {
-		Ok(sdp) => Ok((peer, sdp, Vec::new())),
-		Err(error) => {
-			let _ = peer.close().await;
-			Err(error)
-		},
+	let sdp = answer_offer(&mut peer, &inner.media, offer.description)?;
+	let (requests_sender, requests) = mpsc::channel(1);
+	let packets = inner
+		.state()
+		.streams
+		.values()
+		.find(|entry| entry.publisher == session)
+		.map(|entry| entry.packets.clone())
+		.ok_or(Error::UnknownSession(session))?;
+	let receiving = Receiving {
+		tracks: HashMap::new(),
+		packets,
+		video: None,
+		requests_sender: Some(requests_sender),
+		requests,
+		requests_open: true,
+		next_request_at: Instant::now(),
+		request_pending: false,
+	};
+	Ok(super::Negotiated { peer, credentials, sdp, media: Media::Publisher(receiving) })
+}
+
+/// A publisher's track as its session receives it.
+struct Incoming {
+	index: usize,
+	video_codec: Option<crate::codec::VideoCodec>,
+}
+
+/// The publisher's half of a session: its tracks, fanned out to the stream's viewers, and the
+/// viewers' keyframe requests, passed on at most once per [`KEYFRAME_REQUEST_INTERVAL`].
+pub(crate) struct Receiving {
+	tracks: HashMap<MediaStreamTrackId, Incoming>,
+	packets: broadcast::Sender<Relayed>,
+	/// The video track's receiver and SSRC, which keyframe requests are about.
+	video: Option<(RTCRtpReceiverId, u32)>,
+	/// Handed to the stream when the video track arrives.
+	requests_sender: Option<mpsc::Sender<()>>,
+	requests: mpsc::Receiver<()>,
+	requests_open: bool,
+	next_request_at: Instant,
+	request_pending: bool,
+}
+
+impl Receiving {
+	pub(crate) async fn on_track_event(
+		&mut self,
+		inner: &Arc<Inner>,
+		session: SessionId,
+		peer: &mut RTCPeerConnection,
+		event: RTCTrackEvent,
+	) {
+		let RTCTrackEvent::OnOpen(init) = event else { return };
+		let Some(receiver) = peer.rtp_receiver(init.receiver_id) else { return };
+		let track = receiver.track();
+		let kind = track.kind();
+		let Some(ssrc) = track.ssrcs().next() else { return };
+		let Some(codec) = track.codec(ssrc).cloned() else { return };
+		let keyframes =
+			if kind == RtpCodecKind::Video { self.requests_sender.take() } else { None };
+		let Some(index) = add_track(inner, session, kind, codec.clone(), ssrc, keyframes).await
+		else {
+			return;
+		};
+		if kind == RtpCodecKind::Video && self.video.is_none() {
+			self.video = Some((init.receiver_id, ssrc));
+		}
+		let published = PublishedTrack { kind, codec };
+		self.tracks.insert(init.track_id, Incoming { index, video_codec: published.video_codec() });
+	}
+
+	pub(crate) fn on_rtp(
+		&mut self,
+		track: &MediaStreamTrackId,
+		packet: rtc::rtp::Packet,
+		counters: &Counters,
+	) {
+		let Some(incoming) = self.tracks.get(track) else { return };
+		counters.count_packet(&packet, incoming.video_codec);
+		// No viewers is not an error: the packet is simply not needed.
+		let _ =
+			self.packets.send(Relayed { track: incoming.index, arrived: Instant::now(), packet });
+	}
+
+	pub(crate) fn asks_keyframes(&self) -> bool {
+		self.requests_open && self.video.is_some()
+	}
+
+	pub(crate) async fn next_request(&mut self) -> Option<()> {
+		self.requests.recv().await
+	}
+
+	pub(crate) fn on_keyframe_request(
+		&mut self,
+		request: Option<()>,
+		peer: &mut RTCPeerConnection,
+		now: Instant,
+	) {
+		if request.is_none() {
+			self.requests_open = false;
+			return;
+		}
+		self.request_pending = true;
+		self.on_timer(peer, now);
+	}
+
+	pub(crate) fn next_timer(&self) -> Option<Instant> {
+		self.request_pending.then_some(self.next_request_at)
+	}
+
+	pub(crate) fn on_timer(&mut self, peer: &mut RTCPeerConnection, now: Instant) {
+		if !self.request_pending || now < self.next_request_at {
+			return;
+		}
+		self.request_pending = false;
+		self.next_request_at = now + KEYFRAME_REQUEST_INTERVAL;
+		let Some((receiver, media_ssrc)) = self.video else { return };
+		let Some(mut receiver) = peer.rtp_receiver(receiver) else { return };
+		let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc };
+		if let Err(error) = receiver.write_rtcp(now, vec![Box::new(pli)]) {
+			tracing::debug!(target: LOG_TARGET, %error, "keyframe request not sent");
+		}
 	}
 }
 
-/// A publisher's track arrived: register it for viewers and pump its packets.
-pub(super) async fn on_track(inner: &Arc<Inner>, session: SessionId, track: Arc<dyn TrackRemote>) {
-	let Some(&ssrc) = track.ssrcs().await.first() else { return };
-	let Some(codec) = track.codec(ssrc).await else { return };
-	let kind = track.kind().await;
-	let (packets, _) = broadcast::channel(TRACK_BUFFER);
-	let published = PublishedTrack { kind, codec, packets: packets.clone() };
-	let video_codec = published.video_codec();
-
-	let (stream, cancel, counters, went_live, first_of_several) = {
+/// A publisher's track arrived (`ssrc` in `codec`): adds it to the stream, which goes live once
+/// every offered track is here (or [`REMAINING_TRACKS_WAIT`] after the first). A video track
+/// takes the stream's keyframe requests at `keyframes`. Returns the track's index in the stream.
+pub(super) async fn add_track(
+	inner: &Arc<Inner>,
+	session: SessionId,
+	kind: RtpCodecKind,
+	codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
+	ssrc: u32,
+	keyframes: Option<mpsc::Sender<()>>,
+) -> Option<usize> {
+	let (stream, index, went_live, first_of_several) = {
 		let mut state = inner.state();
-		let Some(entry) = state.sessions.get(&session) else { return };
+		let entry = state.sessions.get(&session)?;
 		if entry.role != Role::Publisher {
-			return;
+			return None;
 		}
-		let (stream, cancel, counters) =
-			(entry.stream.clone(), entry.cancel.clone(), entry.counters.clone());
-		let Some(stream_entry) = state.streams.get_mut(&stream) else { return };
-		stream_entry.tracks.push(published);
+		let stream = entry.stream.clone();
+		let stream_entry = state.streams.get_mut(&stream)?;
+		if stream_entry.publisher != session {
+			return None;
+		}
+		stream_entry.tracks.push(PublishedTrack { kind, codec });
+		if keyframes.is_some() {
+			stream_entry.keyframe_requests = keyframes;
+		}
 		let arrived = stream_entry.tracks.len();
 		let went_live = arrived >= stream_entry.expected_tracks && go_live(stream_entry);
-		(stream, cancel, counters, went_live, arrived == 1 && !went_live)
+		(stream, arrived - 1, went_live, arrived == 1 && !went_live)
 	};
 	tracing::info!(target: LOG_TARGET, %stream, %session, %kind, ssrc, "publisher track arrived");
-
-	if kind == RtpCodecKind::Video {
-		let (requests, pending) = mpsc::channel(1);
-		if let Some(entry) = inner.state().streams.get_mut(&stream) {
-			entry.keyframe_requests = Some(requests);
-		}
-		tokio::spawn(answer_keyframe_requests(track.clone(), ssrc, pending, cancel.clone()));
-	}
 	if went_live {
 		inner.emit(EngineEvent::StreamLive { stream: stream.clone(), session }).await;
 	}
 	if first_of_several {
 		let inner = inner.clone();
-		let stream = stream.clone();
 		tokio::spawn(async move {
 			tokio::time::sleep(REMAINING_TRACKS_WAIT).await;
 			let went_live = inner
@@ -150,8 +261,32 @@ pub(super) async fn on_track(inner: &Arc<Inner>, session: SessionId, track: Arc<
 			}
 		});
 	}
+	Some(index)
+}
 
-	pump(track, packets, counters, video_codec, cancel).await;
+/// A relayed stream's track arrived on the pull's connection: register it and pump its packets.
+pub(super) async fn on_relayed_track(
+	inner: &Arc<Inner>,
+	session: SessionId,
+	track: Arc<dyn TrackRemote>,
+) {
+	let Some(&ssrc) = track.ssrcs().await.first() else { return };
+	let Some(codec) = track.codec(ssrc).await else { return };
+	let kind = track.kind().await;
+	let video_codec = PublishedTrack { kind, codec: codec.clone() }.video_codec();
+	let (requests, pending) = mpsc::channel(1);
+	let keyframes = (kind == RtpCodecKind::Video).then_some(requests);
+	let Some(index) = add_track(inner, session, kind, codec, ssrc, keyframes).await else { return };
+	let (packets, cancel, counters) = {
+		let state = inner.state();
+		let Some(entry) = state.sessions.get(&session) else { return };
+		let Some(stream) = state.streams.get(&entry.stream) else { return };
+		(stream.packets.clone(), entry.cancel.clone(), entry.counters.clone())
+	};
+	if kind == RtpCodecKind::Video {
+		tokio::spawn(answer_keyframe_requests(track.clone(), ssrc, pending, cancel.clone()));
+	}
+	pump(track, index, packets, counters, video_codec, cancel).await;
 }
 
 /// Marks a stream live; false if it already was.
@@ -165,6 +300,7 @@ fn go_live(entry: &mut StreamEntry) -> bool {
 
 async fn pump(
 	track: Arc<dyn TrackRemote>,
+	index: usize,
 	packets: broadcast::Sender<Relayed>,
 	counters: Arc<Counters>,
 	video_codec: Option<crate::codec::VideoCodec>,
@@ -179,7 +315,7 @@ async fn pump(
 			Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
 				counters.count_packet(&packet, video_codec);
 				// No viewers is not an error: the packet is simply not needed.
-				let _ = packets.send(Relayed { arrived: Instant::now(), packet });
+				let _ = packets.send(Relayed { track: index, arrived: Instant::now(), packet });
 			},
 			Some(TrackRemoteEvent::OnEnded) | None => return,
 			Some(_) => {},

@@ -2,17 +2,17 @@
 //! channel.
 
 use std::sync::Arc;
+use std::time::Instant;
 
+use rtc::data_channel::RTCDataChannelId;
+use rtc::peer_connection::event::RTCDataChannelEvent;
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::rtp_transceiver::RTCRtpSenderId;
 use tokio::sync::broadcast::{self, error::RecvError};
-use tokio_util::sync::CancellationToken;
-use webrtc::data_channel::{DataChannel, DataChannelEvent};
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
-use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
-use webrtc::peer_connection::PeerConnection;
-use webrtc::rtp_transceiver::RtpSender;
 
 use super::limits::{check_room, ClientAddress, MessageAllowance, Verdict};
-use super::peer::{answer, SessionEvents};
+use super::peer::{answer_offer, server_peer};
+use super::session::Media;
 use super::{
 	media_track, Answer, Counters, Inner, PublishedTrack, Relayed, SessionEntry, StreamPhase,
 	LOG_TARGET, PAY_CHANNEL_LABEL,
@@ -23,14 +23,6 @@ use crate::event::EngineEvent;
 use crate::policy::Credentials;
 use crate::sdp::{parse_offer, Offer};
 use crate::types::{Role, SessionId, StreamId};
-
-/// One published track as sent to one viewer: started once the viewer's connection is up.
-pub(crate) struct Forward {
-	local: Arc<TrackLocalStaticRTP>,
-	ssrc: u32,
-	payload_type: u8,
-	track: PublishedTrack,
-}
 
 pub(super) async fn watch(
 	inner: &Arc<Inner>,
@@ -72,11 +64,9 @@ pub(super) async fn watch(
 		if matches!(entry.phase, StreamPhase::Starting) {
 			return Err(Error::StreamStarting(stream));
 		}
-		let max = admission
-			.audience_cap
-			.map_or(inner.config.max_viewers_per_stream, |cap| {
-				cap.min(inner.config.max_viewers_per_stream)
-			});
+		let max = admission.audience_cap.map_or(inner.config.max_viewers_per_stream, |cap| {
+			cap.min(inner.config.max_viewers_per_stream)
+		});
 		if entry.viewers.len().saturating_sub(replaced.len()) >= max as usize {
 			return Err(Error::StreamFull { stream, max });
 		}
@@ -89,7 +79,8 @@ pub(super) async fn watch(
 		}
 		let tracks = entry.tracks.clone();
 		entry.viewers.insert(session);
-		if let Err(refused) = check_room(inner, &state, client, principal.as_deref(), replaced.len())
+		if let Err(refused) =
+			check_room(inner, &state, client, principal.as_deref(), replaced.len())
 		{
 			if let Some(entry) = state.streams.get_mut(&stream) {
 				entry.viewers.remove(&session);
@@ -109,220 +100,272 @@ pub(super) async fn watch(
 		super::close_session(inner, old, crate::types::LeaveReason::Dropped(reason.into()));
 	}
 
-	let negotiated = negotiate(inner, session, &stream, offer, tracks).await;
+	let negotiated = negotiate(inner, session, &stream, offer, tracks);
 	super::conclude(inner, session, stream, negotiated).await
 }
 
-async fn negotiate(
+fn negotiate(
 	inner: &Arc<Inner>,
 	session: SessionId,
 	stream: &StreamId,
 	offer: Offer,
 	tracks: Vec<PublishedTrack>,
-) -> Result<(Arc<dyn PeerConnection>, String, Vec<Forward>)> {
-	let (events, gathering) = SessionEvents::new(inner, session);
-	let peer = inner.peers.build(events).await?;
-	let result = async {
-		let mut senders = Vec::new();
-		for track in tracks {
-			let ssrc: u32 = rand::random();
-			let kind = track.kind;
-			let local = Arc::new(TrackLocalStaticRTP::new(media_track(
-				&format!("sutantra-{stream}"),
-				&format!("{kind}-{session}"),
-				kind,
-				ssrc,
-				track.codec.clone(),
-			)));
-			let sender = peer.add_track(local.clone() as Arc<dyn TrackLocal>).await?;
-			senders.push((local, sender, ssrc, track));
-		}
-		let sdp = answer(&peer, offer.description, gathering).await?;
-		let mut forwards = Vec::new();
-		for (local, sender, ssrc, track) in senders {
-			let payload_type = negotiated_payload_type(&sender).await?;
-			forwards.push(Forward { local, ssrc, payload_type, track });
-		}
-		Ok((sdp, forwards))
+) -> Result<super::Negotiated> {
+	let (mut peer, credentials) = server_peer(inner)?;
+	let mut senders = Vec::new();
+	for track in tracks {
+		let ssrc: u32 = rand::random();
+		let kind = track.kind;
+		let sender = peer.add_track(media_track(
+			&format!("sutantra-{stream}"),
+			&format!("{kind}-{session}"),
+			kind,
+			ssrc,
+			track.codec.clone(),
+		))?;
+		senders.push((sender, ssrc, track));
 	}
-	.await;
-	match result {
-		Ok((sdp, forwards)) => Ok((peer, sdp, forwards)),
-		Err(error) => {
-			let _ = peer.close().await;
-			Err(error)
-		},
+	let sdp = answer_offer(&mut peer, &inner.media, offer.description)?;
+	let mut forwards = Vec::new();
+	for (sender, ssrc, track) in senders {
+		// A track the viewer cannot take (audio it did not offer to receive) is not sent; the
+		// video it must take was checked against the offer before.
+		let payload_type = peer.rtp_sender(sender).and_then(|mut sender| {
+			sender.get_parameters().rtp_parameters.codecs.first().map(|codec| codec.payload_type)
+		});
+		forwards.push(payload_type.map(|payload_type| Forward {
+			sender,
+			ssrc,
+			payload_type,
+			codec: track.video_codec(),
+		}));
 	}
-}
-
-async fn negotiated_payload_type(sender: &Arc<dyn RtpSender>) -> Result<u8> {
-	sender
-		.get_parameters()
-		.await?
-		.rtp_parameters
-		.codecs
-		.first()
-		.map(|codec| codec.payload_type)
-		.ok_or_else(|| {
-			Error::BadOffer("no codec of the stream could be negotiated with the offer".into())
-		})
-}
-
-/// The viewer's connection is up: start its forwarders and ask the publisher for a keyframe
-/// so its picture starts at once.
-pub(super) async fn start(inner: &Arc<Inner>, session: SessionId) {
-	let (stream, forwards, counters, cancel) = {
-		let mut state = inner.state();
-		let Some(entry) = state.sessions.get_mut(&session) else { return };
-		entry.connected = true;
-		(
-			entry.stream.clone(),
-			std::mem::take(&mut entry.forwards),
-			entry.counters.clone(),
-			entry.cancel.clone(),
-		)
-	};
-	if forwards.is_empty() {
-		return;
-	}
-	for forward in forwards {
-		// Subscribe before asking for the keyframe, so the keyframe cannot pass by unseen.
-		let packets = forward.track.packets.subscribe();
-		tokio::spawn(run_forward(
-			inner.clone(),
-			stream.clone(),
-			forward,
-			packets,
-			counters.clone(),
-			cancel.clone(),
+	if forwards.iter().all(Option::is_none) {
+		return Err(Error::BadOffer(
+			"no codec of the stream could be negotiated with the offer".into(),
 		));
 	}
-	super::request_keyframe(inner, &stream);
-	tracing::info!(target: LOG_TARGET, %stream, %session, "viewer connected");
-	inner.emit(EngineEvent::ViewerJoined { stream, session }).await;
+	let forwarding = Forwarding {
+		forwards,
+		packets: None,
+		waiting_for_keyframe: false,
+		pay_channel: None,
+		allowance: MessageAllowance::new(Instant::now()),
+	};
+	Ok(super::Negotiated { peer, credentials, sdp, media: Media::Viewer(forwarding) })
 }
 
-async fn run_forward(
-	inner: Arc<Inner>,
-	stream: StreamId,
-	forward: Forward,
-	mut packets: broadcast::Receiver<Relayed>,
-	counters: Arc<Counters>,
-	cancel: CancellationToken,
-) {
-	let Forward { local, ssrc, payload_type, track } = forward;
-	let codec = track.video_codec();
-	let gated = codec.is_some_and(VideoCodec::detects_keyframes);
-	let mut waiting_for_keyframe = gated;
-	let mut feedback_open = true;
-	loop {
-		let received = tokio::select! {
-			_ = cancel.cancelled() => return,
-			received = packets.recv() => received,
-			// The viewer's own keyframe requests (it lost packets, its decoder failed) go to the
-			// publisher, coalesced with everyone else's.
-			event = local.poll(), if feedback_open => {
-				match event {
-					Some(TrackLocalEvent::OnRtcpPacket(rtcp)) => {
-						if rtcp.iter().any(|packet| super::is_keyframe_request(packet.as_ref())) {
-							super::request_keyframe(&inner, &stream);
-						}
-					},
-					Some(_) => {},
-					None => feedback_open = false,
-				}
-				continue;
-			},
+/// One published track as sent to one viewer.
+struct Forward {
+	sender: RTCRtpSenderId,
+	ssrc: u32,
+	payload_type: u8,
+	codec: Option<VideoCodec>,
+}
+
+/// What a viewer's driver takes from its stream: the next packet, or how many it missed.
+pub(crate) type Delivery = std::result::Result<Relayed, RecvError>;
+
+/// The viewer's half of a session: the stream's packets rewritten for this viewer, and its
+/// payment data channel.
+pub(crate) struct Forwarding {
+	/// By the stream's track index; `None` for a track this viewer does not take.
+	forwards: Vec<Option<Forward>>,
+	/// The stream's packets, from the moment the connection is up.
+	packets: Option<broadcast::Receiver<Relayed>>,
+	/// After joining or falling behind, video waits for a keyframe (its decoder could not use
+	/// anything before one).
+	waiting_for_keyframe: bool,
+	pay_channel: Option<RTCDataChannelId>,
+	allowance: MessageAllowance,
+}
+
+impl Forwarding {
+	pub(crate) fn is_subscribed(&self) -> bool {
+		self.packets.is_some()
+	}
+
+	pub(crate) async fn next(&mut self) -> Delivery {
+		match self.packets.as_mut() {
+			Some(packets) => packets.recv().await,
+			None => std::future::pending().await,
+		}
+	}
+
+	fn gated(&self) -> bool {
+		self.forwards
+			.iter()
+			.flatten()
+			.any(|forward| forward.codec.is_some_and(VideoCodec::detects_keyframes))
+	}
+
+	/// The viewer's connection is up: take the stream's packets from now on and ask the
+	/// publisher for a keyframe so its picture starts at once.
+	pub(crate) async fn start(
+		&mut self,
+		inner: &Arc<Inner>,
+		session: SessionId,
+		stream: &StreamId,
+	) {
+		// Subscribe before asking for the keyframe, so the keyframe cannot pass by unseen.
+		let Some(packets) =
+			inner.state().streams.get(stream).map(|entry| entry.packets.subscribe())
+		else {
+			return;
 		};
-		let Relayed { arrived, mut packet } = match received {
+		self.packets = Some(packets);
+		self.waiting_for_keyframe = self.gated();
+		super::request_keyframe(inner, stream);
+		tracing::info!(target: LOG_TARGET, %stream, %session, "viewer connected");
+		inner.emit(EngineEvent::ViewerJoined { stream: stream.clone(), session }).await;
+	}
+
+	/// Sends one of the stream's packets on (or catches up after missing some). Returns when
+	/// the packet reached the engine, for the forwarding latency, if it was sent.
+	pub(crate) fn deliver(
+		&mut self,
+		inner: &Inner,
+		stream: &StreamId,
+		peer: &mut RTCPeerConnection,
+		counters: &Counters,
+		delivery: Delivery,
+		now: Instant,
+	) -> Option<Instant> {
+		let Relayed { track, arrived, mut packet } = match delivery {
 			Ok(relayed) => relayed,
 			Err(RecvError::Lagged(skipped)) => {
 				// This viewer fell behind the live edge: skip to the next keyframe rather than
 				// slow the stream down for everyone.
 				counters.skipped(skipped);
-				if gated {
-					waiting_for_keyframe = true;
-					super::request_keyframe(&inner, &stream);
+				if self.gated() {
+					self.waiting_for_keyframe = true;
+					super::request_keyframe(inner, stream);
 				}
-				continue;
+				return None;
 			},
-			Err(RecvError::Closed) => return,
+			Err(RecvError::Closed) => {
+				self.packets = None;
+				return None;
+			},
 		};
-		if waiting_for_keyframe {
-			if !codec.is_some_and(|codec| codec.starts_keyframe(&packet.payload)) {
-				continue;
+		let forward = self.forwards.get(track)?.as_ref()?;
+		if self.waiting_for_keyframe && forward.codec.is_some_and(VideoCodec::detects_keyframes) {
+			if !forward.codec.is_some_and(|codec| codec.starts_keyframe(&packet.payload)) {
+				return None;
 			}
-			waiting_for_keyframe = false;
+			self.waiting_for_keyframe = false;
 		}
-		packet.header.ssrc = ssrc;
-		packet.header.payload_type = payload_type;
+		packet.header.ssrc = forward.ssrc;
+		packet.header.payload_type = forward.payload_type;
 		// Header extension ids were negotiated with the publisher, not with this viewer.
 		packet.header.extension = false;
 		packet.header.extensions.clear();
-		counters.count_packet(&packet, codec);
-		if local.write_rtp(packet).await.is_err() {
+		counters.count_packet(&packet, forward.codec);
+		let mut sender = peer.rtp_sender(forward.sender)?;
+		sender.write_rtp(now, packet).ok()?;
+		Some(arrived)
+	}
+
+	/// A data channel opened: the payment channel is kept, any other one closed (nothing it
+	/// sends may pile up here).
+	pub(crate) async fn on_data_channel_event(
+		&mut self,
+		inner: &Arc<Inner>,
+		session: SessionId,
+		stream: &StreamId,
+		peer: &mut RTCPeerConnection,
+		event: RTCDataChannelEvent,
+	) {
+		match event {
+			RTCDataChannelEvent::OnOpen(id) => {
+				let Some(mut channel) = peer.data_channel(id) else { return };
+				if channel.label() != PAY_CHANNEL_LABEL || self.pay_channel.is_some() {
+					tracing::debug!(target: LOG_TARGET, %session, label = %channel.label(), "closing a data channel that is not the payment channel");
+					let _ = channel.close();
+					return;
+				}
+				self.pay_channel = Some(id);
+				if let Some(entry) = inner.state().sessions.get_mut(&session) {
+					entry.has_data_channel = true;
+				}
+				inner.emit(EngineEvent::DataChannelOpen { stream: stream.clone(), session }).await;
+			},
+			RTCDataChannelEvent::OnClose(id) if self.pay_channel == Some(id) => {
+				self.pay_channel = None;
+			},
+			_ => {},
+		}
+	}
+
+	/// A message on a data channel: the payment channel's go to the owner within the viewer's
+	/// allowance; a flood ends the session.
+	pub(crate) async fn on_message(
+		&mut self,
+		inner: &Arc<Inner>,
+		session: SessionId,
+		stream: &StreamId,
+		counters: &Counters,
+		channel: RTCDataChannelId,
+		data: bytes::BytesMut,
+	) {
+		if self.pay_channel != Some(channel) {
 			return;
 		}
-		inner.forwarding_latency.record(arrived.elapsed());
+		match self.allowance.admit(data.len(), Instant::now()) {
+			Verdict::Take => {},
+			Verdict::Drop => {
+				counters.dropped_message();
+				return;
+			},
+			Verdict::Disconnect => {
+				counters.dropped_message();
+				tracing::info!(target: LOG_TARGET, %stream, %session, "viewer disconnected for flooding its data channel");
+				let reason = format!(
+					"flooding: more than {} messages a second, or messages over {} bytes, on the payment channel",
+					super::limits::DATA_MESSAGES_PER_SECOND,
+					super::limits::MAX_DATA_MESSAGE_BYTES,
+				);
+				super::close_session(inner, session, crate::types::LeaveReason::Dropped(reason));
+				return;
+			},
+		}
+		let data = data.freeze();
+		inner.emit(EngineEvent::DataMessage { stream: stream.clone(), session, data }).await;
+	}
+
+	pub(crate) fn send(
+		&mut self,
+		peer: &mut RTCPeerConnection,
+		session: SessionId,
+		data: bytes::BytesMut,
+		now: Instant,
+	) -> Result<()> {
+		let channel = self.pay_channel.ok_or(Error::NoDataChannel(session))?;
+		let mut channel = peer.data_channel(channel).ok_or(Error::NoDataChannel(session))?;
+		channel.send(now, data)?;
+		Ok(())
+	}
+
+	/// Tells the viewer why its session ends.
+	pub(crate) fn say_goodbye(&mut self, peer: &mut RTCPeerConnection, reason: &str, now: Instant) {
+		let Some(mut channel) = self.pay_channel.and_then(|id| peer.data_channel(id)) else {
+			return;
+		};
+		let Ok(message) = serde_json::to_string(&Bye { r#type: "bye", reason }) else { return };
+		let _ = channel.send_text(now, message);
+	}
+
+	/// Whether a goodbye is still on its way.
+	pub(crate) fn goodbye_pending(&mut self, peer: &mut RTCPeerConnection) -> bool {
+		self.pay_channel
+			.and_then(|id| peer.data_channel(id))
+			.is_some_and(|channel| channel.outstanding_bytes() > 0)
 	}
 }
 
-/// A viewer opened a data channel: keep the payment channel, surface its messages.
-pub(super) async fn on_data_channel(
-	inner: &Arc<Inner>,
-	session: SessionId,
-	channel: Arc<dyn DataChannel>,
-) {
-	let label = channel.label().await.unwrap_or_default();
-	if label != PAY_CHANNEL_LABEL {
-		// Closed rather than left unread: nothing it sends may pile up here.
-		tracing::debug!(target: LOG_TARGET, %session, %label, "closing a data channel that is not {PAY_CHANNEL_LABEL}");
-		let _ = channel.close().await;
-		return;
-	}
-	let (stream, cancel, counters) = {
-		let mut state = inner.state();
-		let Some(entry) = state.sessions.get_mut(&session) else { return };
-		if entry.role != Role::Viewer || entry.data_channel.is_some() {
-			return;
-		}
-		entry.data_channel = Some(channel.clone());
-		(entry.stream.clone(), entry.cancel.clone(), entry.counters.clone())
-	};
-	inner.emit(EngineEvent::DataChannelOpen { stream: stream.clone(), session }).await;
-	let mut allowance = MessageAllowance::new(std::time::Instant::now());
-	loop {
-		let event = tokio::select! {
-			_ = cancel.cancelled() => return,
-			event = channel.poll() => event,
-		};
-		match event {
-			Some(DataChannelEvent::OnMessage(message)) => {
-				match allowance.admit(message.data.len(), std::time::Instant::now()) {
-					Verdict::Take => {},
-					Verdict::Drop => {
-						counters.dropped_message();
-						continue;
-					},
-					Verdict::Disconnect => {
-						counters.dropped_message();
-						tracing::info!(target: LOG_TARGET, %stream, %session, "viewer disconnected for flooding its data channel");
-						let reason = format!(
-							"flooding: more than {} messages a second, or messages over {} bytes, on the payment channel",
-							super::limits::DATA_MESSAGES_PER_SECOND,
-							super::limits::MAX_DATA_MESSAGE_BYTES,
-						);
-						super::close_session(inner, session, crate::types::LeaveReason::Dropped(reason));
-						return;
-					},
-				}
-				let data = message.data.freeze();
-				inner
-					.emit(EngineEvent::DataMessage { stream: stream.clone(), session, data })
-					.await;
-			},
-			Some(DataChannelEvent::OnClose) | None => return,
-			Some(_) => {},
-		}
-	}
+/// The message a viewer gets on its data channel before the engine ends its session.
+#[derive(serde::Serialize)]
+struct Bye<'a> {
+	r#type: &'static str,
+	reason: &'a str,
 }

@@ -167,6 +167,7 @@ export async function startNode({ extraArgs = [] } = {}) {
     '--listen-addr', `/ip4/127.0.0.1/tcp/${p2pPort}`,
     '--streaming-addr', `127.0.0.1:${streamingPort}`,
     '--webrtc-bind-ip', '127.0.0.1',
+    '--webrtc-port', '0',
     '--no-mdns',
     '--no-telemetry',
     // Keep every block's state, so reads at the genesis hash work however long the tests take

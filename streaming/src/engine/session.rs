@@ -1,0 +1,413 @@
+//! One session's driver: the task that owns its sans-IO peer connection.
+//!
+//! Each publisher and viewer the node serves is an `rtc` peer connection (webrtc-rs' sans-IO
+//! core) with no socket of its own. Its driver feeds it the datagrams the media socket routed to
+//! it, the stream's packets (a viewer) and the clock, and sends what it writes through the
+//! node's one media socket. Role-specific work (a publisher's tracks, a viewer's forwarding and
+//! payment channel) is in [`super::publisher`] and [`super::viewer`]; this module is the loop.
+//!
+//! Ending: the engine cancels the session's token (after leaving a goodbye for a viewer that did
+//! not leave by itself). The driver stops forwarding at once, sends the goodbye on the payment
+//! channel, waits up to [`GOODBYE_GRACE`] for it to be delivered, closes the connection (a DTLS
+//! close notify) and returns.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use rtc::peer_connection::event::RTCPeerConnectionEvent;
+use rtc::peer_connection::message::RTCMessage;
+use rtc::peer_connection::state::RTCPeerConnectionState;
+use rtc::peer_connection::RTCPeerConnection;
+use rtc::sansio::Protocol;
+use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use rtc::statistics::StatsSelector;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::media_socket::Inbox;
+use super::{publisher, viewer, Counters, Inner, LOG_TARGET};
+
+use crate::error::{Error, Result};
+use crate::types::{LeaveReason, SessionId, StreamId};
+
+/// How long an ending session waits for its goodbye to be delivered.
+const GOODBYE_GRACE: Duration = Duration::from_millis(500);
+/// The longest the driver sleeps without looking at its connection's timers.
+const MAX_IDLE: Duration = Duration::from_secs(1);
+/// Requests (payments out, statistics) waiting for a driver.
+pub(crate) const COMMAND_DEPTH: usize = 32;
+
+/// What the engine asks of a running session.
+pub(crate) enum Command {
+	/// Send a message on the viewer's payment channel.
+	Send { data: Bytes, done: oneshot::Sender<Result<()>> },
+	/// Report the connection's figures.
+	Stats(oneshot::Sender<PeerFigures>),
+}
+
+/// What a session's connection reports about its path and its peer.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct PeerFigures {
+	pub(crate) rtt_ms: Option<f64>,
+	pub(crate) packets_lost: Option<i64>,
+	pub(crate) fraction_lost: Option<f64>,
+	pub(crate) jitter_ms: Option<f64>,
+}
+
+/// The role-specific half of a session.
+pub(crate) enum Media {
+	Publisher(publisher::Receiving),
+	Viewer(viewer::Forwarding),
+}
+
+/// The handles the engine keeps to a running session.
+pub(crate) struct Handles {
+	pub(crate) commands: mpsc::Sender<Command>,
+	pub(crate) goodbye: Arc<OnceLock<String>>,
+	pub(crate) task: tokio::task::JoinHandle<()>,
+}
+
+pub(crate) struct Driver {
+	pub(crate) inner: Arc<Inner>,
+	pub(crate) session: SessionId,
+	pub(crate) stream: StreamId,
+	pub(crate) peer: RTCPeerConnection,
+	pub(crate) counters: Arc<Counters>,
+	inbox: Inbox,
+	local: SocketAddr,
+	commands: mpsc::Receiver<Command>,
+	commands_open: bool,
+	cancel: CancellationToken,
+	goodbye: Arc<OnceLock<String>>,
+	media: Option<Media>,
+}
+
+/// What woke the driver.
+enum Wake {
+	Cancelled,
+	Command(Option<Command>),
+	Datagram(Option<super::media_socket::Datagram>),
+	Media(viewer::Delivery),
+	KeyframeRequest(Option<()>),
+	Timer,
+}
+
+/// Waits for what a session's media half needs to act on: a viewer's next packet, a publisher's
+/// next keyframe request.
+async fn media_input(media: &mut Option<Media>) -> Wake {
+	match media {
+		Some(Media::Viewer(forwarding)) => Wake::Media(forwarding.next().await),
+		Some(Media::Publisher(receiving)) => Wake::KeyframeRequest(receiving.next_request().await),
+		None => std::future::pending().await,
+	}
+}
+
+impl Driver {
+	/// Starts driving `peer` (answered, its credentials registered as `inbox`).
+	#[allow(clippy::too_many_arguments)]
+	pub(crate) fn spawn(
+		inner: Arc<Inner>,
+		session: SessionId,
+		stream: StreamId,
+		peer: RTCPeerConnection,
+		inbox: Inbox,
+		media: Media,
+		counters: Arc<Counters>,
+		cancel: CancellationToken,
+	) -> Handles {
+		let (commands, receiver) = mpsc::channel(COMMAND_DEPTH);
+		let goodbye = Arc::new(OnceLock::new());
+		let local = inbox.socket().candidates().next().unwrap_or_else(|| inbox.socket().bound());
+		let driver = Driver {
+			inner,
+			session,
+			stream,
+			peer,
+			counters,
+			inbox,
+			local,
+			commands: receiver,
+			commands_open: true,
+			cancel,
+			goodbye: goodbye.clone(),
+			media: Some(media),
+		};
+		let task = tokio::spawn(driver.run());
+		Handles { commands, goodbye, task }
+	}
+
+	async fn run(mut self) {
+		let mut ending: Option<Instant> = None;
+		loop {
+			self.flush().await;
+			if let Err(error) = self.take_output().await {
+				tracing::debug!(target: LOG_TARGET, session = %self.session, %error, "session error");
+				super::close_session(&self.inner, self.session, LeaveReason::ConnectionLost);
+				break;
+			}
+			self.flush().await;
+			if let Some(deadline) = ending {
+				if Instant::now() >= deadline || !self.goodbye_pending() {
+					break;
+				}
+			}
+			let wake = self.wait(ending.is_some()).await;
+			let now = Instant::now();
+			let result = match wake {
+				Wake::Cancelled => {
+					ending = Some(now + GOODBYE_GRACE);
+					self.say_goodbye(now);
+					Ok(())
+				},
+				Wake::Command(Some(command)) => {
+					self.on_command(command, now);
+					Ok(())
+				},
+				Wake::Command(None) => {
+					self.commands_open = false;
+					Ok(())
+				},
+				Wake::Datagram(Some(datagram)) => self.peer.handle_read(TaggedBytesMut {
+					now: datagram.at,
+					transport: TransportContext {
+						local_addr: self.local,
+						peer_addr: datagram.from,
+						ecn: None,
+						transport_protocol: TransportProtocol::UDP,
+					},
+					message: datagram.data,
+				}),
+				Wake::Datagram(None) => break,
+				Wake::Media(delivery) => {
+					if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
+						let arrived = forwarding.deliver(
+							&self.inner,
+							&self.stream,
+							&mut self.peer,
+							&self.counters,
+							delivery,
+							now,
+						);
+						if let Some(arrived) = arrived {
+							// Forwarding latency ends when the packet is handed to the socket.
+							self.flush().await;
+							self.inner.forwarding_latency.record(arrived.elapsed());
+						}
+					}
+					Ok(())
+				},
+				Wake::KeyframeRequest(request) => {
+					if let Some(Media::Publisher(receiving)) = self.media.as_mut() {
+						receiving.on_keyframe_request(request, &mut self.peer, now);
+					}
+					Ok(())
+				},
+				Wake::Timer => {
+					if let Some(Media::Publisher(receiving)) = self.media.as_mut() {
+						receiving.on_timer(&mut self.peer, now);
+					}
+					self.peer.handle_timeout(now)
+				},
+			};
+			if let Err(error) = result {
+				tracing::trace!(target: LOG_TARGET, session = %self.session, %error, "connection input refused");
+			}
+		}
+		if let Err(error) = self.peer.close() {
+			tracing::trace!(target: LOG_TARGET, session = %self.session, %error, "closing the connection");
+		}
+		self.flush().await;
+	}
+
+	async fn wait(&mut self, ending: bool) -> Wake {
+		let mut deadline = self.peer.poll_timeout().unwrap_or_else(|| Instant::now() + MAX_IDLE);
+		if let Some(Media::Publisher(receiving)) = &self.media {
+			if let Some(at) = receiving.next_timer() {
+				deadline = deadline.min(at);
+			}
+		}
+		let deadline = deadline.min(Instant::now() + MAX_IDLE);
+		let forwarding = !ending
+			&& matches!(&self.media, Some(Media::Viewer(forwarding)) if forwarding.is_subscribed());
+		let asks_keyframes = !ending
+			&& matches!(&self.media, Some(Media::Publisher(receiving)) if receiving.asks_keyframes());
+		let commands_open = self.commands_open;
+		let Driver { cancel, commands, inbox, media, .. } = self;
+		tokio::select! {
+			_ = cancel.cancelled(), if !ending => Wake::Cancelled,
+			command = commands.recv(), if commands_open => Wake::Command(command),
+			datagram = inbox.recv() => Wake::Datagram(datagram),
+			wake = media_input(media), if forwarding || asks_keyframes => wake,
+			_ = tokio::time::sleep_until(deadline.into()) => Wake::Timer,
+		}
+	}
+
+	/// Sends everything the connection has written.
+	async fn flush(&mut self) {
+		while let Some(datagram) = self.peer.poll_write() {
+			self.inbox.socket().send(datagram.transport.peer_addr, &datagram.message).await;
+		}
+	}
+
+	/// Handles the connection's events and what it read.
+	async fn take_output(&mut self) -> Result<()> {
+		while let Some(event) = self.peer.poll_event() {
+			match event {
+				RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
+					tracing::debug!(target: LOG_TARGET, session = %self.session, %state, "connection state");
+					match state {
+						RTCPeerConnectionState::Connected => self.on_connected().await,
+						RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
+							return Err(Error::WebRtc(format!("the connection is {state}")));
+						},
+						_ => {},
+					}
+				},
+				RTCPeerConnectionEvent::OnTrack(event) => {
+					if let Some(Media::Publisher(receiving)) = self.media.as_mut() {
+						receiving
+							.on_track_event(&self.inner, self.session, &mut self.peer, event)
+							.await;
+					}
+				},
+				RTCPeerConnectionEvent::OnDataChannel(event) => {
+					if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
+						forwarding
+							.on_data_channel_event(
+								&self.inner,
+								self.session,
+								&self.stream,
+								&mut self.peer,
+								event,
+							)
+							.await;
+					}
+				},
+				_ => {},
+			}
+		}
+		while let Some(read) = self.peer.poll_read() {
+			match read.message {
+				RTCMessage::RtpPacket(track, packet) => {
+					if let Some(Media::Publisher(receiving)) = self.media.as_mut() {
+						receiving.on_rtp(&track, packet, &self.counters);
+					}
+				},
+				RTCMessage::RtcpPacket(_, packets) => {
+					let wants_keyframe =
+						packets.iter().any(|packet| super::is_keyframe_request(packet.as_ref()));
+					if wants_keyframe && matches!(self.media, Some(Media::Viewer(_))) {
+						// The viewer lost packets or its decoder failed: ask the publisher,
+						// coalesced with everyone else's requests.
+						super::request_keyframe(&self.inner, &self.stream);
+					}
+				},
+				RTCMessage::DataChannelMessage(channel, message) => {
+					if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
+						forwarding
+							.on_message(
+								&self.inner,
+								self.session,
+								&self.stream,
+								&self.counters,
+								channel,
+								message.data,
+							)
+							.await;
+					}
+				},
+				_ => {},
+			}
+		}
+		Ok(())
+	}
+
+	async fn on_connected(&mut self) {
+		let is_viewer = {
+			let mut state = self.inner.state();
+			let Some(entry) = state.sessions.get_mut(&self.session) else { return };
+			entry.connected = true;
+			entry.role == crate::types::Role::Viewer
+		};
+		if is_viewer {
+			if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
+				forwarding.start(&self.inner, self.session, &self.stream).await;
+			}
+		}
+	}
+
+	fn on_command(&mut self, command: Command, now: Instant) {
+		match command {
+			Command::Send { data, done } => {
+				let sent = match self.media.as_mut() {
+					Some(Media::Viewer(forwarding)) => forwarding.send(
+						&mut self.peer,
+						self.session,
+						BytesMut::from(&data[..]),
+						now,
+					),
+					_ => Err(Error::NoDataChannel(self.session)),
+				};
+				let _ = done.send(sent);
+			},
+			Command::Stats(reply) => {
+				let _ = reply.send(self.figures(now));
+			},
+		}
+	}
+
+	fn say_goodbye(&mut self, now: Instant) {
+		let Some(text) = self.goodbye.get() else { return };
+		if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
+			forwarding.say_goodbye(&mut self.peer, text, now);
+		}
+	}
+
+	fn goodbye_pending(&mut self) -> bool {
+		match self.media.as_mut() {
+			Some(Media::Viewer(forwarding)) if self.goodbye.get().is_some() => {
+				forwarding.goodbye_pending(&mut self.peer)
+			},
+			_ => false,
+		}
+	}
+
+	fn figures(&mut self, now: Instant) -> PeerFigures {
+		use rtc::statistics::report::RTCStatsReportEntry;
+		let report = self.peer.get_stats(now, StatsSelector::None);
+		let mut figures = PeerFigures::default();
+		let pair_rtt = report
+			.candidate_pairs()
+			.filter(|pair| pair.nominated)
+			.map(|pair| pair.current_round_trip_time)
+			.find(|rtt| *rtt > 0.0);
+		let is_viewer = matches!(self.media, Some(Media::Viewer(_)));
+		for entry in report.iter() {
+			match entry {
+				RTCStatsReportEntry::RemoteInboundRtp(remote) if is_viewer => {
+					let received = &remote.received_rtp_stream_stats;
+					figures.packets_lost =
+						Some(figures.packets_lost.unwrap_or(0) + received.packets_lost);
+					figures.fraction_lost = Some(remote.fraction_lost);
+					figures.jitter_ms = Some(received.jitter * 1000.0);
+					if remote.round_trip_time > 0.0 {
+						figures.rtt_ms = Some(remote.round_trip_time * 1000.0);
+					}
+				},
+				RTCStatsReportEntry::InboundRtp(inbound) if !is_viewer => {
+					let received = &inbound.received_rtp_stream_stats;
+					figures.packets_lost =
+						Some(figures.packets_lost.unwrap_or(0) + received.packets_lost);
+					figures.jitter_ms = Some(received.jitter * 1000.0);
+				},
+				_ => {},
+			}
+		}
+		if figures.rtt_ms.is_none() {
+			figures.rtt_ms = pair_rtt.map(|rtt| rtt * 1000.0);
+		}
+		figures
+	}
+}
