@@ -146,6 +146,12 @@ pub struct StreamingArgs {
 	#[arg(long, value_name = "COUNT", default_value_t = 256)]
 	pub max_pending_sessions: u32,
 
+	/// Signalling (HTTP) connections one client (a source address) may hold open at once; more
+	/// are closed unread. Raise it behind a reverse proxy, where every viewer has its address.
+	#[arg(long, value_name = "COUNT",
+		default_value_t = sutantra_streaming::server::DEFAULT_CONNECTIONS_PER_ADDRESS)]
+	pub max_connections_per_client: u32,
+
 	/// Offers and payments one client (a source address) may send per second over HTTP,
 	/// sustained (twice as many in a burst); more are refused with 429 and `Retry-After`.
 	#[arg(long, value_name = "COUNT", default_value_t = 10)]
@@ -220,6 +226,7 @@ impl StreamingArgs {
 			max_sessions_per_client: self.max_sessions_per_client,
 			max_pending_per_client: self.max_pending_per_client,
 			max_pending_sessions: self.max_pending_sessions,
+			max_connections_per_client: self.max_connections_per_client,
 			requests_per_second_per_client: self.requests_per_second_per_client,
 			handshake_timeout: Duration::from_secs(self.handshake_timeout),
 			relay_idle_timeout: Duration::from_secs(self.relay_idle_timeout),

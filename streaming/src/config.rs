@@ -51,6 +51,9 @@ pub struct StreamingConfig {
 	/// How many sessions may be connecting at once on the whole node; refused with 503 and
 	/// `Retry-After` beyond it, so half-open offers cannot take every UDP port.
 	pub max_pending_sessions: u32,
+	/// Signalling connections (HTTP) one client (a source address, an IPv6 /64) may hold open at
+	/// once; beyond, a new connection is closed unread. Raise it behind a reverse proxy.
+	pub max_connections_per_client: u32,
 	/// Requests that cost the node work (offers, payments) one client (a source address) may make
 	/// per second, sustained; twice as many in a burst. Beyond, 429 with `Retry-After`.
 	pub requests_per_second_per_client: u32,
@@ -102,6 +105,7 @@ impl Default for StreamingConfig {
 			max_sessions_per_client: 32,
 			max_pending_per_client: 8,
 			max_pending_sessions: 256,
+			max_connections_per_client: crate::server::DEFAULT_CONNECTIONS_PER_ADDRESS,
 			requests_per_second_per_client: 10,
 			handshake_timeout: std::time::Duration::from_secs(10),
 			relay_idle_timeout: std::time::Duration::from_secs(30),
@@ -151,6 +155,7 @@ impl StreamingConfig {
 			("max_sessions_per_client", self.max_sessions_per_client),
 			("max_pending_per_client", self.max_pending_per_client),
 			("max_pending_sessions", self.max_pending_sessions),
+			("max_connections_per_client", self.max_connections_per_client),
 			("requests_per_second_per_client", self.requests_per_second_per_client),
 		] {
 			if value == 0 {
@@ -247,6 +252,7 @@ mod tests {
 			("max_sessions_per_client", Box::new(|c| c.max_sessions_per_client = 0)),
 			("max_pending_per_client", Box::new(|c| c.max_pending_per_client = 0)),
 			("max_pending_sessions", Box::new(|c| c.max_pending_sessions = 0)),
+			("max_connections_per_client", Box::new(|c| c.max_connections_per_client = 0)),
 			("requests_per_second_per_client", Box::new(|c| c.requests_per_second_per_client = 0)),
 			("handshake_timeout", Box::new(|c| c.handshake_timeout = Default::default())),
 			(

@@ -82,7 +82,13 @@ impl Engine {
 		let bound = listener.local_addr().map_err(|source| Error::Listen { addr, source })?;
 		let _ = self.inner.http_addr.set(bound);
 		let scheme = if acceptor.is_some() { "https" } else { "http" };
-		crate::server::spawn(listener, acceptor, router(self.clone()), self.inner.shutdown.clone());
+		crate::server::spawn(
+			listener,
+			acceptor,
+			router(self.clone()),
+			self.inner.config.max_connections_per_client,
+			self.inner.shutdown.clone(),
+		);
 		tracing::info!(
 			target: LOG_TARGET,
 			"streaming: WHIP on {scheme}://{bound}/whip/<stream>, WHEP on {scheme}://{bound}/whep/<stream>, media on UDP {}",

@@ -1,6 +1,6 @@
 //! The signalling server's connections: accepted one by one, each served on a task of its own
 //! (over TLS when configured), and bounded: at most [`MAX_CONNECTIONS`] open at once and
-//! [`MAX_CONNECTIONS_PER_ADDRESS`] from one address (beyond, a connection is closed unread),
+//! `max_connections_per_client` from one address (beyond, a connection is closed unread),
 //! request headers read within [`HEADER_READ_TIMEOUT`] (a client that opens a connection and
 //! stays silent, or sends its headers a byte at a time, is cut off), TLS handshakes within
 //! [`crate::tls::HANDSHAKE_TIMEOUT`]. The handlers see the peer's address as
@@ -25,8 +25,9 @@ use crate::engine::LOG_TARGET;
 
 /// Connections open at once, at most.
 pub const MAX_CONNECTIONS: usize = 4096;
-/// Connections open at once from one address (an IPv6 /64 counts as one), at most.
-pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 64;
+/// Connections open at once from one address (an IPv6 /64 counts as one), by default
+/// (`StreamingConfig::max_connections_per_client`).
+pub const DEFAULT_CONNECTIONS_PER_ADDRESS: u32 = 64;
 /// How long a client has to send a request's headers (on a kept-alive connection too).
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stopping server lets requests in flight finish.
@@ -46,10 +47,10 @@ struct Place {
 }
 
 impl Place {
-	fn take(open: &Arc<Mutex<Open>>, address: ClientAddress) -> Option<Place> {
+	fn take(open: &Arc<Mutex<Open>>, address: ClientAddress, per_address: usize) -> Option<Place> {
 		let mut counts = open.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 		let mine = counts.per_address.get(&address).copied().unwrap_or(0);
-		if counts.total >= MAX_CONNECTIONS || mine >= MAX_CONNECTIONS_PER_ADDRESS {
+		if counts.total >= MAX_CONNECTIONS || mine >= per_address {
 			return None;
 		}
 		counts.total += 1;
@@ -76,6 +77,7 @@ pub(crate) fn spawn(
 	listener: TcpListener,
 	tls: Option<TlsAcceptor>,
 	router: Router,
+	per_address: u32,
 	shutdown: CancellationToken,
 ) {
 	tokio::spawn(async move {
@@ -94,7 +96,9 @@ pub(crate) fn spawn(
 					continue;
 				},
 			};
-			let Some(place) = Place::take(&open, ClientAddress::of(remote.ip())) else {
+			let Some(place) =
+				Place::take(&open, ClientAddress::of(remote.ip()), per_address as usize)
+			else {
 				tracing::debug!(target: LOG_TARGET, %remote, "too many connections: closed unread");
 				continue;
 			};
@@ -130,10 +134,11 @@ async fn serve<S>(stream: S, remote: SocketAddr, router: Router, shutdown: Cance
 where
 	S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
-	let service = router.map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
-		request.extensions_mut().insert(ConnectInfo(remote));
-		request
-	});
+	let service =
+		router.map_request(move |mut request: axum::http::Request<hyper::body::Incoming>| {
+			request.extensions_mut().insert(ConnectInfo(remote));
+			request
+		});
 	let mut builder = hyper::server::conn::http1::Builder::new();
 	builder.timer(TokioTimer::new()).header_read_timeout(HEADER_READ_TIMEOUT);
 	let connection =

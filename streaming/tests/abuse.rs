@@ -246,7 +246,7 @@ async fn a_client_sending_requests_too_fast_is_slowed_down_and_no_one_else() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idle_connections_are_capped_per_address_and_cut_off_without_headers() {
-	use sutantra_streaming::server::{HEADER_READ_TIMEOUT, MAX_CONNECTIONS_PER_ADDRESS};
+	use sutantra_streaming::server::{DEFAULT_CONNECTIONS_PER_ADDRESS, HEADER_READ_TIMEOUT};
 	let node = TestEngine::loopback(Arc::new(AllowAll)).await;
 	let server = node.engine.http_addr().unwrap();
 	let _publisher = node.publish("6", "creator").await;
@@ -254,7 +254,7 @@ async fn idle_connections_are_capped_per_address_and_cut_off_without_headers() {
 	// One host opens connections and never sends a byte: the ones beyond its share are closed
 	// at once, unread.
 	let mut idle = Vec::new();
-	for _ in 0..MAX_CONNECTIONS_PER_ADDRESS + 6 {
+	for _ in 0..DEFAULT_CONNECTIONS_PER_ADDRESS + 6 {
 		let socket = tokio::net::TcpSocket::new_v4().unwrap();
 		socket.bind(SocketAddr::new(IpAddr::V4(address(50)), 0)).unwrap();
 		idle.push(socket.connect(server).await.unwrap());
@@ -296,6 +296,55 @@ fn candidates(answer: &str) -> Vec<(String, u16)> {
 			Some((fields.get(4)?.to_string(), fields.get(5)?.parse().ok()?))
 		})
 		.collect()
+}
+
+/// The `a=ice-pwd` of an SDP answer.
+fn ice_pwd(answer: &str) -> String {
+	answer
+		.lines()
+		.find_map(|line| line.trim_end().strip_prefix("a=ice-pwd:"))
+		.expect("the answer has ICE credentials")
+		.to_owned()
+}
+
+/// A connectivity check as a client sends it: USERNAME, MESSAGE-INTEGRITY with the session's
+/// password, FINGERPRINT.
+fn authentic_check(ufrag: &str, pwd: &str) -> Vec<u8> {
+	use rtc::stun::attributes::ATTR_USERNAME;
+	use rtc::stun::fingerprint::FINGERPRINT;
+	use rtc::stun::integrity::MessageIntegrity;
+	use rtc::stun::message::{Message, Setter, TransactionId, BINDING_REQUEST};
+	use rtc::stun::textattrs::Username;
+	let provider = rtc::crypto::default_provider().unwrap();
+	let setters: Vec<Box<dyn Setter>> = vec![
+		Box::new(BINDING_REQUEST),
+		Box::new(TransactionId::new()),
+		Box::new(Username::new(ATTR_USERNAME, format!("{ufrag}:hOpN"))),
+		Box::new(MessageIntegrity::new_short_term_integrity_with_provider(
+			pwd.to_owned(),
+			provider.crypto(),
+		)),
+		Box::new(FINGERPRINT),
+	];
+	let mut message = Message::new();
+	message.build(&setters).unwrap();
+	message.raw
+}
+
+/// Waits until the media socket's counters satisfy `done`.
+async fn wait_for_stats(
+	node: &TestEngine,
+	done: impl Fn(&sutantra_streaming::MediaSocketStats) -> bool,
+) -> sutantra_streaming::MediaSocketStats {
+	let deadline = Instant::now() + Duration::from_secs(5);
+	loop {
+		let stats = node.engine.media_socket_stats();
+		if done(&stats) {
+			return stats;
+		}
+		assert!(Instant::now() < deadline, "the media socket never counted it: {stats:?}");
+		tokio::time::sleep(Duration::from_millis(20)).await;
+	}
 }
 
 /// The `a=ice-ufrag` of an SDP answer.
@@ -400,24 +449,152 @@ async fn datagrams_from_strangers_reach_no_session_and_viewers_play_on() {
 		"the stranger's datagrams were dropped unrouted: {before:?} -> {after:?}, {sent} sent"
 	);
 
-	// A client that floods its own session only fills its own inbox.
+	// A check with a session's username but without its password teaches the router nothing.
 	let flooder = tokio::net::UdpSocket::bind((address(4), 0)).await.unwrap();
 	let reply = post_from(address(4), server, "/whep/12", HALF_OPEN_OFFER).await;
 	assert_eq!(reply.status, 201, "{}", reply.body);
-	let check = binding_request(&format!("{}:hOpN", ufrag(&reply.body)));
-	flooder.send_to(&check, media).await.unwrap();
-	let burst = [0x80u8; 1200];
+	let (flooder_ufrag, flooder_pwd) = (ufrag(&reply.body), ice_pwd(&reply.body));
+	flooder.send_to(&binding_request(&format!("{flooder_ufrag}:hOpN")), media).await.unwrap();
+	let forged = wait_for_stats(&node, |stats| stats.refused > after.refused).await;
+	let rtp = [0x80u8; 1200];
+	for _ in 0..100 {
+		flooder.send_to(&rtp, media).await.unwrap();
+	}
+	let still_unknown = wait_for_stats(&node, |stats| stats.unrouted >= forged.unrouted + 100).await;
+
+	// With the password, the flooder's address is its session's; what it sprays then goes to
+	// that session alone (a viewer sends no RTP: dropped before its connection sees it).
+	flooder.send_to(&authentic_check(&flooder_ufrag, &flooder_pwd), media).await.unwrap();
 	for round in 0..20_000u32 {
-		let _ = flooder.send_to(&burst, media).await;
+		let _ = flooder.send_to(&rtp, media).await;
 		if round % 500 == 0 {
 			tokio::task::yield_now().await;
 		}
 	}
 	keeps_receiving(&honest, 30).await;
 	let flooded = node.engine.media_socket_stats();
-	assert!(flooded.sessions >= 3, "{flooded:?}");
 	assert!(
-		flooded.unrouted - after.unrouted < 1_000,
-		"once its check was routed, the flooder's datagrams went to its own session: {flooded:?}"
+		flooded.unrouted - still_unknown.unrouted < 1_000,
+		"once its check was authentic, the flooder's datagrams went to its own session: {flooded:?}"
 	);
+	let flooder_session = node
+		.engine
+		.sessions()
+		.into_iter()
+		.find(|session| !session.connected)
+		.expect("the flooder's half-open session");
+	let dropped = node.engine.session_stats(flooder_session.session).await.unwrap().dropped_datagrams;
+	assert!(dropped > 1_000, "a viewer's RTP is dropped before its connection: {dropped}");
+
+	// Another session cannot take the address over, even with its own password: the address
+	// stays with the session that learned it first.
+	let second = post_from(address(4), server, "/whep/12", HALF_OPEN_OFFER).await;
+	assert_eq!(second.status, 201, "{}", second.body);
+	let second_session = node
+		.engine
+		.sessions()
+		.into_iter()
+		.find(|session| !session.connected && session.session != flooder_session.session)
+		.expect("the second half-open session");
+	flooder
+		.send_to(&authentic_check(&ufrag(&second.body), &ice_pwd(&second.body)), media)
+		.await
+		.unwrap();
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	for _ in 0..100 {
+		flooder.send_to(&rtp, media).await.unwrap();
+		tokio::time::sleep(Duration::from_millis(1)).await;
+	}
+	tokio::time::sleep(Duration::from_millis(200)).await;
+	let first_now =
+		node.engine.session_stats(flooder_session.session).await.unwrap().dropped_datagrams;
+	let second_now =
+		node.engine.session_stats(second_session.session).await.unwrap().dropped_datagrams;
+	assert!(first_now >= dropped + 100, "still the first session's: {dropped} -> {first_now}");
+	assert_eq!(second_now, 0, "the second session heard nothing from the address");
+	keeps_receiving(&honest, 10).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_owner_that_stops_reading_events_stalls_no_session() {
+	use sutantra_streaming::client::{PublishOptions, Publisher, Viewer, WatchOptions};
+	use sutantra_streaming::Engine;
+	const SPAMMERS: usize = 110;
+	const BURST: usize = 10;
+	let config = StreamingConfig {
+		max_sessions_per_client: 1000,
+		max_pending_per_client: 1000,
+		requests_per_second_per_client: 1000,
+		max_connections_per_client: 1000,
+		..StreamingConfig::loopback()
+	};
+	// The owner reads no event until the end: its queue (1,024 events) fills up.
+	let (engine, mut events) = Engine::start(config, Arc::new(AllowAll)).await.unwrap();
+	let base = format!("http://{}", engine.http_addr().unwrap());
+	let _publisher = Publisher::start(PublishOptions {
+		endpoint: format!("{base}/whip/13"),
+		token: None,
+		file: common::fixture(),
+		looped: true,
+	})
+	.await
+	.unwrap();
+	let watch = || Viewer::connect(WatchOptions {
+		endpoint: format!("{base}/whep/13"),
+		token: None,
+		output: None,
+	});
+	let deadline = Instant::now() + Duration::from_secs(10);
+	let honest = loop {
+		match watch().await {
+			Ok(viewer) => break viewer,
+			Err(error) if Instant::now() < deadline => {
+				assert!(error.to_string().contains("starting") || error.to_string().contains("not live"), "{error}");
+				tokio::time::sleep(Duration::from_millis(100)).await;
+			},
+			Err(error) => panic!("{error}"),
+		}
+	};
+	keeps_receiving(&honest, 10).await;
+
+	// Viewers send a burst of payment messages each, within their allowance: more events than
+	// the owner's queue holds.
+	let spammers = futures::future::join_all((0..SPAMMERS).map(|_| async {
+		let viewer = watch().await.unwrap();
+		for round in 0..BURST {
+			viewer.send(format!("message {round}").as_bytes()).await.unwrap();
+		}
+		viewer
+	}))
+	.await;
+	tokio::time::sleep(Duration::from_secs(1)).await;
+	// The honest viewer pays too: its session has an event for the owner, and no room for it.
+	honest.send(b"voucher").await.unwrap();
+	tokio::time::sleep(Duration::from_millis(200)).await;
+
+	// The node still answers for the honest viewer, which still plays.
+	let honest_session = engine
+		.sessions()
+		.into_iter()
+		.filter(|session| session.role == sutantra_streaming::Role::Viewer)
+		.min_by_key(|session| session.created_at)
+		.unwrap()
+		.session;
+	let asked = Instant::now();
+	engine.session_stats(honest_session).await.unwrap();
+	engine.send_data(honest_session, bytes::Bytes::from_static(b"still here")).await.unwrap();
+	assert!(asked.elapsed() < Duration::from_secs(1), "answered in {:?}", asked.elapsed());
+	keeps_receiving(&honest, 30).await;
+
+	// Once the owner reads again, every message arrives.
+	let mut messages = 0;
+	let until = Instant::now() + Duration::from_secs(10);
+	while messages < SPAMMERS * BURST + 1 && Instant::now() < until {
+		if let Ok(Some(event)) = tokio::time::timeout(Duration::from_secs(1), events.recv()).await {
+			messages += usize::from(matches!(event, EngineEvent::DataMessage { .. }));
+		}
+	}
+	assert_eq!(messages, SPAMMERS * BURST + 1);
+	drop(spammers);
+	engine.shutdown().await;
 }

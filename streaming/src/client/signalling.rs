@@ -67,7 +67,11 @@ impl Signalling {
 		http.enforce_http(false);
 		http.set_connect_timeout(Some(CONNECT_TIMEOUT));
 		let connector = builder.https_or_http().enable_http1().wrap_connector(http);
-		Ok(Self { client: Client::builder(TokioExecutor::new()).build(connector), reach, for_node })
+		// A client makes a request or two per session (the offer, the DELETE at the end): no
+		// connection is kept idle between them, holding a place at the server.
+		let client =
+			Client::builder(TokioExecutor::new()).pool_max_idle_per_host(0).build(connector);
+		Ok(Self { client, reach, for_node })
 	}
 
 	/// Posts an SDP offer to a WHIP or WHEP endpoint.

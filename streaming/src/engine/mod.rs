@@ -45,6 +45,8 @@ const EVENT_BUFFER: usize = 1024;
 /// RTP packets buffered per stream for viewers; a viewer further behind skips ahead to the next
 /// keyframe instead of slowing the others.
 const STREAM_BUFFER: usize = 1024;
+/// How long the engine waits for a session's driver to take a message or report its figures.
+const DRIVER_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long [`Engine::shutdown`] waits for sessions to be told and closed.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 /// The label of the viewer's payment data channel.
@@ -133,8 +135,12 @@ pub struct SessionStats {
 	pub keyframes: u64,
 	/// Packets a slow viewer skipped to catch up with the live edge.
 	pub skipped_packets: u64,
-	/// Data channel messages of this viewer dropped for coming too fast or being too large.
+	/// Data channel messages of this viewer dropped for coming too fast or being too large, or
+	/// because the owner was not taking events.
 	pub dropped_messages: u64,
+	/// Datagrams dropped before its connection saw them: RTP from a viewer, or from more SSRCs
+	/// than a session may use.
+	pub dropped_datagrams: u64,
 	/// Round-trip time to the peer, from ICE and RTCP, in milliseconds.
 	pub rtt_ms: Option<f64>,
 	/// Packets lost: reported by the viewer's receiver reports, or counted on the publisher's
@@ -155,6 +161,7 @@ pub(crate) struct Counters {
 	keyframes: AtomicU64,
 	skipped_packets: AtomicU64,
 	dropped_messages: AtomicU64,
+	dropped_datagrams: AtomicU64,
 }
 
 impl Counters {
@@ -177,6 +184,10 @@ impl Counters {
 
 	pub(crate) fn dropped_message(&self) {
 		self.dropped_messages.fetch_add(1, Ordering::Relaxed);
+	}
+
+	pub(crate) fn dropped_datagram(&self) {
+		self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
 	}
 }
 
@@ -302,7 +313,7 @@ pub(crate) struct State {
 pub(crate) struct Inner {
 	pub(crate) config: StreamingConfig,
 	pub(crate) policy: Arc<dyn AccessPolicy>,
-	events: mpsc::Sender<EngineEvent>,
+	pub(crate) events: mpsc::Sender<EngineEvent>,
 	state: Mutex<State>,
 	/// The one UDP socket every session's media goes through.
 	pub(crate) media: Arc<media_socket::MediaSocket>,
@@ -324,6 +335,13 @@ pub(crate) struct Inner {
 	directory: Mutex<Vec<DirectoryEntry>>,
 	/// Each client's allowance of offers and payments over HTTP.
 	requests: limits::RequestRates,
+}
+
+impl Drop for Inner {
+	fn drop(&mut self) {
+		// An engine dropped without `shutdown` stops reading its media sockets too.
+		self.media_stop.cancel();
+	}
 }
 
 impl Inner {
@@ -367,7 +385,7 @@ pub(crate) async fn conclude(
 		let Some(entry) = state.sessions.get_mut(&session) else {
 			return Err(Error::StreamNotLive(stream));
 		};
-		let inbox = inner.media.register(session, credentials.ufrag);
+		let inbox = inner.media.register(session, credentials.ufrag, &credentials.pwd);
 		entry.driver = Some(session::Driver::spawn(
 			inner.clone(),
 			session,
@@ -407,9 +425,13 @@ impl Engine {
 	) -> Result<(Engine, EngineEvents)> {
 		config.validate()?;
 		let (events, receiver) = mpsc::channel(EVENT_BUFFER);
-		let media =
-			media_socket::MediaSocket::bind(config.udp_bind_ip, config.udp_port, config.public_ip)?;
 		let identity = peer::Identity::generate()?;
+		let media = media_socket::MediaSocket::bind(
+			config.udp_bind_ip,
+			config.udp_port,
+			config.public_ip,
+			identity.crypto.clone(),
+		)?;
 		let peers = PeerFactory::new(&config);
 		let requests = limits::RequestRates::new(config.requests_per_second_per_client);
 		let inner = Inner {
@@ -430,7 +452,7 @@ impl Engine {
 			requests,
 		};
 		let inner = Arc::new(inner);
-		tokio::spawn(inner.media.clone().route_incoming(inner.media_stop.clone()));
+		inner.media.spawn_routing(inner.media_stop.clone());
 		Ok((Engine { inner }, EngineEvents(receiver)))
 	}
 
@@ -653,11 +675,17 @@ impl Engine {
 			}
 		};
 		let (done, sent) = tokio::sync::oneshot::channel();
-		commands
-			.send(session::Command::Send { data, done })
-			.await
-			.map_err(|_| Error::UnknownSession(session))?;
-		sent.await.map_err(|_| Error::UnknownSession(session))?
+		let asked = async {
+			commands.send(session::Command::Send { data, done }).await.ok()?;
+			sent.await.ok()
+		};
+		match tokio::time::timeout(DRIVER_ANSWER_TIMEOUT, asked).await {
+			Ok(Some(sent)) => sent,
+			Ok(None) => Err(Error::UnknownSession(session)),
+			Err(_) => {
+				Err(Error::WebRtc(format!("session {session} did not take the message in time")))
+			},
+		}
 	}
 
 	/// A session's figures.
@@ -675,17 +703,21 @@ impl Engine {
 			keyframes: counters.keyframes.load(Ordering::Relaxed),
 			skipped_packets: counters.skipped_packets.load(Ordering::Relaxed),
 			dropped_messages: counters.dropped_messages.load(Ordering::Relaxed),
+			dropped_datagrams: counters.dropped_datagrams.load(Ordering::Relaxed),
 			..SessionStats::default()
 		};
 		if let Some(driver) = driver {
 			let (reply, figures) = tokio::sync::oneshot::channel();
-			if driver.send(session::Command::Stats(reply)).await.is_ok() {
-				if let Ok(figures) = figures.await {
-					stats.rtt_ms = figures.rtt_ms;
-					stats.packets_lost = figures.packets_lost;
-					stats.fraction_lost = figures.fraction_lost;
-					stats.jitter_ms = figures.jitter_ms;
-				}
+			let asked = async {
+				driver.send(session::Command::Stats(reply)).await.ok()?;
+				figures.await.ok()
+			};
+			// A driver that does not answer in time leaves the connection's figures out.
+			if let Ok(Some(figures)) = tokio::time::timeout(DRIVER_ANSWER_TIMEOUT, asked).await {
+				stats.rtt_ms = figures.rtt_ms;
+				stats.packets_lost = figures.packets_lost;
+				stats.fraction_lost = figures.fraction_lost;
+				stats.jitter_ms = figures.jitter_ms;
 			}
 		} else if let Some(peer) = peer {
 			let report = peer.get_stats(Instant::now(), StatsSelector::None).await;

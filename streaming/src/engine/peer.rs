@@ -86,7 +86,7 @@ impl PeerFactory {
 #[derive(Clone)]
 pub(crate) struct Identity {
 	certificate: RTCCertificate,
-	crypto: Arc<dyn RTCCryptoProvider>,
+	pub(crate) crypto: Arc<dyn RTCCryptoProvider>,
 }
 
 impl Identity {
@@ -104,7 +104,7 @@ impl Identity {
 /// A session's ICE credentials; the username fragment routes its datagrams.
 pub(crate) struct Credentials {
 	pub(crate) ufrag: String,
-	pwd: String,
+	pub(crate) pwd: String,
 }
 
 /// A new connection for a session this node serves: ICE-lite (it answers checks and never sends
@@ -118,6 +118,8 @@ pub(crate) fn server_peer(inner: &Inner) -> Result<(RTCPeerConnection, Credentia
 		.with_lite(true)
 		.with_ice_credentials(credentials.ufrag.clone(), credentials.pwd.clone())
 		.with_crypto_provider(inner.identity.crypto.clone())
+		// A `.local` candidate would make the node multicast queries on its own network.
+		.with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
 		.build();
 	let mut media_engine = MediaEngine::default();
 	media_engine.register_default_codecs()?;
@@ -144,6 +146,10 @@ pub(crate) fn answer_offer(
 	socket: &MediaSocket,
 	offer: RTCSessionDescription,
 ) -> Result<String> {
+	// An ICE-lite server learns its peer's addresses from the checks it receives; the offer's
+	// candidates would only be addresses of the offerer's choosing to send to.
+	let offer = RTCSessionDescription::offer(without_candidates(&offer.sdp))
+		.map_err(|e| Error::BadOffer(e.to_string()))?;
 	peer.set_remote_description(Instant::now(), offer)
 		.map_err(|e| Error::BadOffer(e.to_string()))?;
 	for address in socket.candidates() {
@@ -200,6 +206,11 @@ pub(crate) async fn new_peer(
 		.await
 		.map_err(|e| e.to_string())?;
 	Ok(Arc::new(peer))
+}
+
+/// An SDP description without its `a=candidate` lines.
+fn without_candidates(sdp: &str) -> String {
+	sdp.split_inclusive('\n').filter(|line| !line.starts_with("a=candidate:")).collect()
 }
 
 /// A track with one encoding: `ssrc` in `codec`.

@@ -133,30 +133,29 @@ pub(crate) struct Receiving {
 }
 
 impl Receiving {
+	/// A track opened: it joins the stream. Returns the event to report if the stream went live.
 	pub(crate) async fn on_track_event(
 		&mut self,
 		inner: &Arc<Inner>,
 		session: SessionId,
 		peer: &mut RTCPeerConnection,
 		event: RTCTrackEvent,
-	) {
-		let RTCTrackEvent::OnOpen(init) = event else { return };
-		let Some(receiver) = peer.rtp_receiver(init.receiver_id) else { return };
+	) -> Option<EngineEvent> {
+		let RTCTrackEvent::OnOpen(init) = event else { return None };
+		let receiver = peer.rtp_receiver(init.receiver_id)?;
 		let track = receiver.track();
 		let kind = track.kind();
-		let Some(ssrc) = track.ssrcs().next() else { return };
-		let Some(codec) = track.codec(ssrc).cloned() else { return };
+		let ssrc = track.ssrcs().next()?;
+		let codec = track.codec(ssrc).cloned()?;
 		let keyframes =
 			if kind == RtpCodecKind::Video { self.requests_sender.take() } else { None };
-		let Some(index) = add_track(inner, session, kind, codec.clone(), ssrc, keyframes).await
-		else {
-			return;
-		};
+		let (index, live) = add_track(inner, session, kind, codec.clone(), ssrc, keyframes)?;
 		if kind == RtpCodecKind::Video && self.video.is_none() {
 			self.video = Some((init.receiver_id, ssrc));
 		}
 		let published = PublishedTrack { kind, codec };
 		self.tracks.insert(init.track_id, Incoming { index, video_codec: published.video_codec() });
+		live
 	}
 
 	pub(crate) fn on_rtp(
@@ -216,14 +215,14 @@ impl Receiving {
 /// A publisher's track arrived (`ssrc` in `codec`): adds it to the stream, which goes live once
 /// every offered track is here (or [`REMAINING_TRACKS_WAIT`] after the first). A video track
 /// takes the stream's keyframe requests at `keyframes`. Returns the track's index in the stream.
-pub(super) async fn add_track(
+pub(super) fn add_track(
 	inner: &Arc<Inner>,
 	session: SessionId,
 	kind: RtpCodecKind,
 	codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
 	ssrc: u32,
 	keyframes: Option<mpsc::Sender<()>>,
-) -> Option<usize> {
+) -> Option<(usize, Option<EngineEvent>)> {
 	let (stream, index, went_live, first_of_several) = {
 		let mut state = inner.state();
 		let entry = state.sessions.get(&session)?;
@@ -244,11 +243,9 @@ pub(super) async fn add_track(
 		(stream, arrived - 1, went_live, arrived == 1 && !went_live)
 	};
 	tracing::info!(target: LOG_TARGET, %stream, %session, %kind, ssrc, "publisher track arrived");
-	if went_live {
-		inner.emit(EngineEvent::StreamLive { stream: stream.clone(), session }).await;
-	}
 	if first_of_several {
 		let inner = inner.clone();
+		let stream = stream.clone();
 		tokio::spawn(async move {
 			tokio::time::sleep(REMAINING_TRACKS_WAIT).await;
 			let went_live = inner
@@ -261,7 +258,8 @@ pub(super) async fn add_track(
 			}
 		});
 	}
-	Some(index)
+	let live = went_live.then(|| EngineEvent::StreamLive { stream, session });
+	Some((index, live))
 }
 
 /// A relayed stream's track arrived on the pull's connection: register it and pump its packets.
@@ -276,7 +274,12 @@ pub(super) async fn on_relayed_track(
 	let video_codec = PublishedTrack { kind, codec: codec.clone() }.video_codec();
 	let (requests, pending) = mpsc::channel(1);
 	let keyframes = (kind == RtpCodecKind::Video).then_some(requests);
-	let Some(index) = add_track(inner, session, kind, codec, ssrc, keyframes).await else { return };
+	let Some((index, live)) = add_track(inner, session, kind, codec, ssrc, keyframes) else {
+		return;
+	};
+	if let Some(live) = live {
+		inner.emit(live).await;
+	}
 	let (packets, cancel, counters) = {
 		let state = inner.state();
 		let Some(entry) = state.sessions.get(&session) else { return };

@@ -6,11 +6,19 @@
 //! node's one media socket. Role-specific work (a publisher's tracks, a viewer's forwarding and
 //! payment channel) is in [`super::publisher`] and [`super::viewer`]; this module is the loop.
 //!
+//! The driver never waits for the engine's owner: what it reports (a viewer joined, a payment
+//! message) waits in its own outbox until the owner's queue has room, so an owner that asks a
+//! driver something while its queue is full cannot deadlock with it. What it accepts from the
+//! peer is bounded before the connection sees it: datagrams only from addresses the router
+//! learned, RTP and RTCP only for a bounded set of SSRCs (none of a viewer's RTP), and it sends
+//! only to addresses it heard from.
+//!
 //! Ending: the engine cancels the session's token (after leaving a goodbye for a viewer that did
 //! not leave by itself). The driver stops forwarding at once, sends the goodbye on the payment
 //! channel, waits up to [`GOODBYE_GRACE`] for it to be delivered, closes the connection (a DTLS
-//! close notify) and returns.
+//! close notify) and returns. However it returns, the session leaves the engine's tables.
 
+use std::collections::{HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -38,6 +46,12 @@ const GOODBYE_GRACE: Duration = Duration::from_millis(500);
 const MAX_IDLE: Duration = Duration::from_secs(1);
 /// Requests (payments out, statistics) waiting for a driver.
 pub(crate) const COMMAND_DEPTH: usize = 32;
+/// Events a driver holds for the owner while the owner's queue is full; payment messages beyond
+/// it are dropped (and counted), as a lossy network would drop them.
+pub(crate) const MAX_OUTBOX: usize = 64;
+/// Distinct SSRCs a session may send RTP, or RTCP, from (SRTP keeps state for each one): a
+/// publisher's tracks with their retransmission streams and simulcast layers fit.
+const MAX_SSRCS: usize = 16;
 
 /// What the engine asks of a running session.
 pub(crate) enum Command {
@@ -76,17 +90,28 @@ pub(crate) struct Driver {
 	pub(crate) peer: RTCPeerConnection,
 	pub(crate) counters: Arc<Counters>,
 	inbox: Inbox,
-	local: SocketAddr,
+	/// Remote addresses this session heard from, and the socket each one reached.
+	heard: Vec<(SocketAddr, usize)>,
+	/// SSRCs the peer sent RTP or RTCP from.
+	ssrcs: HashSet<u32>,
 	commands: mpsc::Receiver<Command>,
 	commands_open: bool,
 	cancel: CancellationToken,
 	goodbye: Arc<OnceLock<String>>,
+	/// When the goodbye's grace ends, once the session is ending.
+	ending: Option<Instant>,
+	/// The latest time given to the connection (its clock must not run backwards).
+	now: Instant,
+	pub(crate) outbox: VecDeque<crate::event::EngineEvent>,
 	media: Option<Media>,
 }
 
 /// What woke the driver.
 enum Wake {
 	Cancelled,
+	Emit(mpsc::OwnedPermit<crate::event::EngineEvent>),
+	/// The owner dropped its end of the event queue: nobody to tell.
+	OwnerGone,
 	Command(Option<Command>),
 	Datagram(Option<super::media_socket::Datagram>),
 	Media(viewer::Delivery),
@@ -119,7 +144,6 @@ impl Driver {
 	) -> Handles {
 		let (commands, receiver) = mpsc::channel(COMMAND_DEPTH);
 		let goodbye = Arc::new(OnceLock::new());
-		let local = inbox.socket().candidates().next().unwrap_or_else(|| inbox.socket().bound());
 		let driver = Driver {
 			inner,
 			session,
@@ -127,38 +151,54 @@ impl Driver {
 			peer,
 			counters,
 			inbox,
-			local,
+			heard: Vec::new(),
+			ssrcs: HashSet::new(),
 			commands: receiver,
 			commands_open: true,
 			cancel,
 			goodbye: goodbye.clone(),
+			ending: None,
+			now: Instant::now(),
+			outbox: VecDeque::new(),
 			media: Some(media),
 		};
-		let task = tokio::spawn(driver.run());
+		let task = tokio::spawn(async move {
+			let inner = driver.inner.clone();
+			let _leaves = LeavesTables { inner, session };
+			driver.run().await
+		});
 		Handles { commands, goodbye, task }
 	}
 
 	async fn run(mut self) {
-		let mut ending: Option<Instant> = None;
 		loop {
 			self.flush().await;
 			if let Err(error) = self.take_output().await {
 				tracing::debug!(target: LOG_TARGET, session = %self.session, %error, "session error");
-				super::close_session(&self.inner, self.session, LeaveReason::ConnectionLost);
 				break;
 			}
 			self.flush().await;
-			if let Some(deadline) = ending {
-				if Instant::now() >= deadline || !self.goodbye_pending() {
+			if let Some(deadline) = self.ending {
+				if self.clock() >= deadline || !self.goodbye_pending() {
 					break;
 				}
 			}
-			let wake = self.wait(ending.is_some()).await;
-			let now = Instant::now();
+			let wake = self.wait().await;
+			let now = self.clock();
 			let result = match wake {
 				Wake::Cancelled => {
-					ending = Some(now + GOODBYE_GRACE);
+					self.ending = Some(now + GOODBYE_GRACE);
 					self.say_goodbye(now);
+					Ok(())
+				},
+				Wake::Emit(permit) => {
+					if let Some(event) = self.outbox.pop_front() {
+						permit.send(event);
+					}
+					Ok(())
+				},
+				Wake::OwnerGone => {
+					self.outbox.clear();
 					Ok(())
 				},
 				Wake::Command(Some(command)) => {
@@ -169,16 +209,7 @@ impl Driver {
 					self.commands_open = false;
 					Ok(())
 				},
-				Wake::Datagram(Some(datagram)) => self.peer.handle_read(TaggedBytesMut {
-					now: datagram.at,
-					transport: TransportContext {
-						local_addr: self.local,
-						peer_addr: datagram.from,
-						ecn: None,
-						transport_protocol: TransportProtocol::UDP,
-					},
-					message: datagram.data,
-				}),
+				Wake::Datagram(Some(datagram)) => self.on_datagram(datagram),
 				Wake::Datagram(None) => break,
 				Wake::Media(delivery) => {
 					if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
@@ -219,14 +250,81 @@ impl Driver {
 			tracing::trace!(target: LOG_TARGET, session = %self.session, %error, "closing the connection");
 		}
 		self.flush().await;
+		// What the owner has not been told yet is told without waiting (its queue may be full;
+		// then the rest is dropped: the session is gone anyway).
+		for event in self.outbox.drain(..) {
+			let _ = self.inner.events.try_send(event);
+		}
 	}
 
-	async fn wait(&mut self, ending: bool) -> Wake {
+	/// The time now, never earlier than a time the connection was already given.
+	fn clock(&mut self) -> Instant {
+		self.now = self.now.max(Instant::now());
+		self.now
+	}
+
+	/// A datagram from the router: remembered as a place to answer, and given to the connection
+	/// unless it is RTP or RTCP beyond the session's SSRC allowance.
+	fn on_datagram(
+		&mut self,
+		datagram: super::media_socket::Datagram,
+	) -> rtc::shared::error::Result<()> {
+		if !self.heard.iter().any(|(address, _)| *address == datagram.from)
+			&& self.heard.len() < super::media_socket::MAX_ADDRESSES_PER_SESSION
+		{
+			self.heard.push((datagram.from, datagram.local));
+		}
+		if !self.admits_srtp(&datagram.data) {
+			self.counters.dropped_datagram();
+			return Ok(());
+		}
+		let now = self.now.max(datagram.at);
+		self.now = now;
+		self.peer.handle_read(TaggedBytesMut {
+			now,
+			transport: TransportContext {
+				local_addr: self.inbox.socket().announced(datagram.local),
+				peer_addr: datagram.from,
+				ecn: None,
+				transport_protocol: TransportProtocol::UDP,
+			},
+			message: datagram.data,
+		})
+	}
+
+	/// Whether an RTP or RTCP datagram (RFC 7983: first byte 128-191) comes from an SSRC within
+	/// the session's allowance. A viewer sends no RTP at all. Everything else passes.
+	fn admits_srtp(&mut self, data: &[u8]) -> bool {
+		if !(128..=191).contains(&data.first().copied().unwrap_or(0)) || data.len() < 12 {
+			return true;
+		}
+		// RTCP packet types 192-223 sit where RTP's marker bit and payload type are (RFC 5761).
+		let is_rtcp = (192..=223).contains(&data[1]);
+		if !is_rtcp && matches!(self.media, Some(Media::Viewer(_))) {
+			return false;
+		}
+		let at = if is_rtcp { 4 } else { 8 };
+		let ssrc = u32::from_be_bytes([data[at], data[at + 1], data[at + 2], data[at + 3]]);
+		if self.ssrcs.contains(&ssrc) {
+			return true;
+		}
+		if self.ssrcs.len() >= MAX_SSRCS {
+			return false;
+		}
+		self.ssrcs.insert(ssrc);
+		true
+	}
+
+	async fn wait(&mut self) -> Wake {
+		let ending = self.ending.is_some();
 		let mut deadline = self.peer.poll_timeout().unwrap_or_else(|| Instant::now() + MAX_IDLE);
 		if let Some(Media::Publisher(receiving)) = &self.media {
 			if let Some(at) = receiving.next_timer() {
 				deadline = deadline.min(at);
 			}
+		}
+		if let Some(at) = self.ending {
+			deadline = deadline.min(at);
 		}
 		let deadline = deadline.min(Instant::now() + MAX_IDLE);
 		let forwarding = !ending
@@ -234,9 +332,15 @@ impl Driver {
 		let asks_keyframes = !ending
 			&& matches!(&self.media, Some(Media::Publisher(receiving)) if receiving.asks_keyframes());
 		let commands_open = self.commands_open;
+		let has_events = !self.outbox.is_empty();
+		let events = self.inner.events.clone();
 		let Driver { cancel, commands, inbox, media, .. } = self;
 		tokio::select! {
 			_ = cancel.cancelled(), if !ending => Wake::Cancelled,
+			permit = events.reserve_owned(), if has_events => match permit {
+				Ok(permit) => Wake::Emit(permit),
+				Err(_) => Wake::OwnerGone,
+			},
 			command = commands.recv(), if commands_open => Wake::Command(command),
 			datagram = inbox.recv() => Wake::Datagram(datagram),
 			wake = media_input(media), if forwarding || asks_keyframes => wake,
@@ -244,10 +348,15 @@ impl Driver {
 		}
 	}
 
-	/// Sends everything the connection has written.
+	/// Sends everything the connection has written, to addresses the session heard from (an
+	/// ICE-lite server answers; it never sends to an address of the peer's choosing).
 	async fn flush(&mut self) {
 		while let Some(datagram) = self.peer.poll_write() {
-			self.inbox.socket().send(datagram.transport.peer_addr, &datagram.message).await;
+			let to = datagram.transport.peer_addr;
+			let Some(&(_, local)) = self.heard.iter().find(|(address, _)| *address == to) else {
+				continue;
+			};
+			self.inbox.socket().send(local, to, &datagram.message).await;
 		}
 	}
 
@@ -258,7 +367,7 @@ impl Driver {
 				RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
 					tracing::debug!(target: LOG_TARGET, session = %self.session, %state, "connection state");
 					match state {
-						RTCPeerConnectionState::Connected => self.on_connected().await,
+						RTCPeerConnectionState::Connected => self.on_connected(),
 						RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
 							return Err(Error::WebRtc(format!("the connection is {state}")));
 						},
@@ -267,22 +376,22 @@ impl Driver {
 				},
 				RTCPeerConnectionEvent::OnTrack(event) => {
 					if let Some(Media::Publisher(receiving)) = self.media.as_mut() {
-						receiving
+						let live = receiving
 							.on_track_event(&self.inner, self.session, &mut self.peer, event)
 							.await;
+						self.outbox.extend(live);
 					}
 				},
 				RTCPeerConnectionEvent::OnDataChannel(event) => {
 					if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
-						forwarding
-							.on_data_channel_event(
-								&self.inner,
-								self.session,
-								&self.stream,
-								&mut self.peer,
-								event,
-							)
-							.await;
+						forwarding.on_data_channel_event(
+							&self.inner,
+							self.session,
+							&self.stream,
+							&mut self.peer,
+							event,
+							&mut self.outbox,
+						);
 					}
 				},
 				_ => {},
@@ -305,17 +414,20 @@ impl Driver {
 					}
 				},
 				RTCMessage::DataChannelMessage(channel, message) => {
+					if self.ending.is_some() {
+						// The session has left the tables: its messages are not heard.
+						continue;
+					}
 					if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
-						forwarding
-							.on_message(
-								&self.inner,
-								self.session,
-								&self.stream,
-								&self.counters,
-								channel,
-								message.data,
-							)
-							.await;
+						forwarding.on_message(
+							&self.inner,
+							self.session,
+							&self.stream,
+							&self.counters,
+							channel,
+							message.data,
+							&mut self.outbox,
+						);
 					}
 				},
 				_ => {},
@@ -324,7 +436,7 @@ impl Driver {
 		Ok(())
 	}
 
-	async fn on_connected(&mut self) {
+	fn on_connected(&mut self) {
 		let is_viewer = {
 			let mut state = self.inner.state();
 			let Some(entry) = state.sessions.get_mut(&self.session) else { return };
@@ -333,7 +445,8 @@ impl Driver {
 		};
 		if is_viewer {
 			if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
-				forwarding.start(&self.inner, self.session, &self.stream).await;
+				let joined = forwarding.start(&self.inner, self.session, &self.stream);
+				self.outbox.extend(joined);
 			}
 		}
 	}
@@ -409,5 +522,18 @@ impl Driver {
 			figures.rtt_ms = pair_rtt.map(|rtt| rtt * 1000.0);
 		}
 		figures
+	}
+}
+
+/// Takes a session out of the engine's tables when its driver ends, however it ends (the
+/// connection failed, the driver returned or panicked); a no-op when the engine ended it first.
+struct LeavesTables {
+	inner: Arc<Inner>,
+	session: SessionId,
+}
+
+impl Drop for LeavesTables {
+	fn drop(&mut self) {
+		super::close_session(&self.inner, self.session, LeaveReason::ConnectionLost);
 	}
 }

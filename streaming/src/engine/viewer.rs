@@ -1,6 +1,7 @@
 //! Viewers: accepting a WHEP offer, forwarding the stream's RTP to it, and its payment data
 //! channel.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -138,6 +139,7 @@ fn negotiate(
 			ssrc,
 			payload_type,
 			codec: track.video_codec(),
+			waiting_for_keyframe: false,
 		}));
 	}
 	if forwards.iter().all(Option::is_none) {
@@ -148,8 +150,8 @@ fn negotiate(
 	let forwarding = Forwarding {
 		forwards,
 		packets: None,
-		waiting_for_keyframe: false,
 		pay_channel: None,
+		pay_channel_opened: false,
 		allowance: MessageAllowance::new(Instant::now()),
 	};
 	Ok(super::Negotiated { peer, credentials, sdp, media: Media::Viewer(forwarding) })
@@ -161,6 +163,15 @@ struct Forward {
 	ssrc: u32,
 	payload_type: u8,
 	codec: Option<VideoCodec>,
+	/// After joining or falling behind, video waits for a keyframe (its decoder could not use
+	/// anything before one).
+	waiting_for_keyframe: bool,
+}
+
+impl Forward {
+	fn is_gated(&self) -> bool {
+		self.codec.is_some_and(VideoCodec::detects_keyframes)
+	}
 }
 
 /// What a viewer's driver takes from its stream: the next packet, or how many it missed.
@@ -173,10 +184,9 @@ pub(crate) struct Forwarding {
 	forwards: Vec<Option<Forward>>,
 	/// The stream's packets, from the moment the connection is up.
 	packets: Option<broadcast::Receiver<Relayed>>,
-	/// After joining or falling behind, video waits for a keyframe (its decoder could not use
-	/// anything before one).
-	waiting_for_keyframe: bool,
 	pay_channel: Option<RTCDataChannelId>,
+	/// The payment channel opens once per session (a reopened one is closed).
+	pay_channel_opened: bool,
 	allowance: MessageAllowance,
 }
 
@@ -192,32 +202,31 @@ impl Forwarding {
 		}
 	}
 
-	fn gated(&self) -> bool {
-		self.forwards
-			.iter()
-			.flatten()
-			.any(|forward| forward.codec.is_some_and(VideoCodec::detects_keyframes))
+	/// Holds every video track until its next keyframe; whether any track waits now.
+	fn wait_for_keyframes(&mut self) -> bool {
+		let mut waits = false;
+		for forward in self.forwards.iter_mut().flatten().filter(|forward| forward.is_gated()) {
+			forward.waiting_for_keyframe = true;
+			waits = true;
+		}
+		waits
 	}
 
 	/// The viewer's connection is up: take the stream's packets from now on and ask the
 	/// publisher for a keyframe so its picture starts at once.
-	pub(crate) async fn start(
+	pub(crate) fn start(
 		&mut self,
 		inner: &Arc<Inner>,
 		session: SessionId,
 		stream: &StreamId,
-	) {
+	) -> Option<EngineEvent> {
 		// Subscribe before asking for the keyframe, so the keyframe cannot pass by unseen.
-		let Some(packets) =
-			inner.state().streams.get(stream).map(|entry| entry.packets.subscribe())
-		else {
-			return;
-		};
+		let packets = inner.state().streams.get(stream).map(|entry| entry.packets.subscribe())?;
 		self.packets = Some(packets);
-		self.waiting_for_keyframe = self.gated();
+		self.wait_for_keyframes();
 		super::request_keyframe(inner, stream);
 		tracing::info!(target: LOG_TARGET, %stream, %session, "viewer connected");
-		inner.emit(EngineEvent::ViewerJoined { stream: stream.clone(), session }).await;
+		Some(EngineEvent::ViewerJoined { stream: stream.clone(), session })
 	}
 
 	/// Sends one of the stream's packets on (or catches up after missing some). Returns when
@@ -237,8 +246,7 @@ impl Forwarding {
 				// This viewer fell behind the live edge: skip to the next keyframe rather than
 				// slow the stream down for everyone.
 				counters.skipped(skipped);
-				if self.gated() {
-					self.waiting_for_keyframe = true;
+				if self.wait_for_keyframes() {
 					super::request_keyframe(inner, stream);
 				}
 				return None;
@@ -248,12 +256,12 @@ impl Forwarding {
 				return None;
 			},
 		};
-		let forward = self.forwards.get(track)?.as_ref()?;
-		if self.waiting_for_keyframe && forward.codec.is_some_and(VideoCodec::detects_keyframes) {
+		let forward = self.forwards.get_mut(track)?.as_mut()?;
+		if forward.waiting_for_keyframe {
 			if !forward.codec.is_some_and(|codec| codec.starts_keyframe(&packet.payload)) {
 				return None;
 			}
-			self.waiting_for_keyframe = false;
+			forward.waiting_for_keyframe = false;
 		}
 		packet.header.ssrc = forward.ssrc;
 		packet.header.payload_type = forward.payload_type;
@@ -267,28 +275,30 @@ impl Forwarding {
 	}
 
 	/// A data channel opened: the payment channel is kept, any other one closed (nothing it
-	/// sends may pile up here).
-	pub(crate) async fn on_data_channel_event(
+	/// sends may pile up here), and so is a second payment channel.
+	pub(crate) fn on_data_channel_event(
 		&mut self,
 		inner: &Arc<Inner>,
 		session: SessionId,
 		stream: &StreamId,
 		peer: &mut RTCPeerConnection,
 		event: RTCDataChannelEvent,
+		outbox: &mut VecDeque<EngineEvent>,
 	) {
 		match event {
 			RTCDataChannelEvent::OnOpen(id) => {
 				let Some(mut channel) = peer.data_channel(id) else { return };
-				if channel.label() != PAY_CHANNEL_LABEL || self.pay_channel.is_some() {
-					tracing::debug!(target: LOG_TARGET, %session, label = %channel.label(), "closing a data channel that is not the payment channel");
+				if channel.label() != PAY_CHANNEL_LABEL || self.pay_channel_opened {
+					tracing::debug!(target: LOG_TARGET, %session, label = %channel.label(), "closing a data channel that is not the session's payment channel");
 					let _ = channel.close();
 					return;
 				}
 				self.pay_channel = Some(id);
+				self.pay_channel_opened = true;
 				if let Some(entry) = inner.state().sessions.get_mut(&session) {
 					entry.has_data_channel = true;
 				}
-				inner.emit(EngineEvent::DataChannelOpen { stream: stream.clone(), session }).await;
+				outbox.push_back(EngineEvent::DataChannelOpen { stream: stream.clone(), session });
 			},
 			RTCDataChannelEvent::OnClose(id) if self.pay_channel == Some(id) => {
 				self.pay_channel = None;
@@ -298,8 +308,9 @@ impl Forwarding {
 	}
 
 	/// A message on a data channel: the payment channel's go to the owner within the viewer's
-	/// allowance; a flood ends the session.
-	pub(crate) async fn on_message(
+	/// allowance and the driver's outbox; a flood ends the session.
+	#[allow(clippy::too_many_arguments)]
+	pub(crate) fn on_message(
 		&mut self,
 		inner: &Arc<Inner>,
 		session: SessionId,
@@ -307,6 +318,7 @@ impl Forwarding {
 		counters: &Counters,
 		channel: RTCDataChannelId,
 		data: bytes::BytesMut,
+		outbox: &mut VecDeque<EngineEvent>,
 	) {
 		if self.pay_channel != Some(channel) {
 			return;
@@ -329,8 +341,13 @@ impl Forwarding {
 				return;
 			},
 		}
+		if outbox.len() >= super::session::MAX_OUTBOX {
+			// The owner has not taken this session's events for a while: as if lost on the way.
+			counters.dropped_message();
+			return;
+		}
 		let data = data.freeze();
-		inner.emit(EngineEvent::DataMessage { stream: stream.clone(), session, data }).await;
+		outbox.push_back(EngineEvent::DataMessage { stream: stream.clone(), session, data });
 	}
 
 	pub(crate) fn send(
