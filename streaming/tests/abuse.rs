@@ -576,7 +576,7 @@ async fn an_owner_that_stops_reading_events_stalls_no_session() {
 	let honest_session = engine
 		.sessions()
 		.into_iter()
-		.filter(|session| session.role == sutantra_streaming::Role::Viewer)
+		.filter(|session| session.role == Role::Viewer)
 		.min_by_key(|session| session.created_at)
 		.unwrap()
 		.session;

@@ -31,8 +31,11 @@ use crate::types::{Role, SessionId, StreamId};
 /// A stream whose publisher offered several tracks goes live this long after the first one
 /// arrives even if the others have not (a publisher may offer audio it never sends).
 const REMAINING_TRACKS_WAIT: Duration = Duration::from_secs(1);
-/// At most one keyframe request to a publisher per this interval, however many viewers join.
-const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(500);
+/// At most one keyframe request to a publisher per this interval, however many viewers join: a
+/// joining viewer waits for it, and viewers joining together share one keyframe. At 200 ms a
+/// crowd costs the publisher at most five keyframes a second (LiveKit and Janus throttle at
+/// 500 ms to 1 s; a viewer then waits up to that long for its first picture).
+const KEYFRAME_REQUEST_INTERVAL: Duration = Duration::from_millis(200);
 
 pub(super) async fn publish(
 	inner: &Arc<Inner>,
