@@ -52,9 +52,17 @@ pub struct ViewerStats {
 	pub frames: u64,
 	/// Keyframes among them.
 	pub keyframes: u64,
+	/// Video packets that never arrived: the span of sequence numbers seen minus the packets
+	/// received (as RTCP receiver reports count them; a retransmission that filled a gap counts
+	/// as received).
+	pub packets_lost: u64,
+	/// Frames that arrived whole: no gap in sequence numbers within the frame. (The viewer does
+	/// not decode: a whole frame is one its decoder could decode.)
+	pub frames_complete: u64,
 	/// Whether the first video packet began a keyframe (the picture can start at once).
 	pub started_with_keyframe: Option<bool>,
-	/// Time from the WHEP request to the first complete frame.
+	/// Time from the start of [`Viewer::connect`] (building the connection, its offer with
+	/// ICE gathering, the WHEP request) to the end of the first frame.
 	pub first_frame_after: Option<Duration>,
 }
 
@@ -78,6 +86,7 @@ struct Shared {
 	payload_bytes: AtomicU64,
 	frames: watch::Sender<u64>,
 	keyframes: AtomicU64,
+	reception: Mutex<Reception>,
 	first: Mutex<(Option<bool>, Option<Duration>)>,
 	ended: watch::Sender<Option<String>>,
 	receivers: Mutex<Vec<JoinHandle<()>>>,
@@ -135,6 +144,7 @@ impl Viewer {
 			payload_bytes: AtomicU64::new(0),
 			frames,
 			keyframes: AtomicU64::new(0),
+			reception: Mutex::new(Reception::default()),
 			first: Mutex::new((None, None)),
 			ended: ended_tx,
 			receivers: Mutex::new(Vec::new()),
@@ -181,11 +191,14 @@ impl Viewer {
 		let shared = &self.shared;
 		let (started_with_keyframe, first_frame_after) =
 			*shared.first.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+		let reception = shared.reception.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
 		ViewerStats {
 			packets: shared.packets.load(Ordering::Relaxed),
 			payload_bytes: shared.payload_bytes.load(Ordering::Relaxed),
 			frames: *shared.frames.borrow(),
 			keyframes: shared.keyframes.load(Ordering::Relaxed),
+			packets_lost: reception.lost(),
+			frames_complete: reception.frames_complete,
 			started_with_keyframe,
 			first_frame_after,
 		}
@@ -328,6 +341,11 @@ async fn receive(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) {
 	};
 	while let Some(event) = track.poll().await {
 		let TrackRemoteEvent::OnRtpPacket(packet) = event else { continue };
+		shared
+			.reception
+			.lock()
+			.unwrap_or_else(|poisoned| poisoned.into_inner())
+			.packet(packet.header.sequence_number, packet.header.marker);
 		let first_packet = shared.packets.fetch_add(1, Ordering::Relaxed) == 0;
 		shared.payload_bytes.fetch_add(packet.payload.len() as u64, Ordering::Relaxed);
 		let is_keyframe = codec.detects_keyframes() && codec.starts_keyframe(&packet.payload);
@@ -356,6 +374,54 @@ async fn receive(track: Arc<dyn TrackRemote>, shared: Arc<Shared>) {
 		if let Err(error) = writer.close() {
 			tracing::warn!(target: LOG_TARGET, %error, "finishing the video file");
 		}
+	}
+}
+
+/// What a track's sequence numbers say about delivery (RFC 3550, appendix A.1).
+#[derive(Default)]
+struct Reception {
+	/// The first sequence number and the highest one seen (extended with wrap-arounds).
+	span: Option<(u64, u64)>,
+	received: u64,
+	/// Whether a gap opened since the last frame ended.
+	frame_damaged: bool,
+	frames_complete: u64,
+}
+
+impl Reception {
+	fn packet(&mut self, sequence: u16, marker: bool) {
+		self.received += 1;
+		let Some((first, highest)) = self.span else {
+			// Room below the first for packets that arrive late.
+			let start = (1 << 16) + u64::from(sequence);
+			self.span = Some((start, start));
+			// The engine starts a viewer at the beginning of a frame.
+			self.frames_complete += u64::from(marker);
+			return;
+		};
+		let ahead = sequence.wrapping_sub(highest as u16);
+		if ahead == 0 || ahead >= 0x8000 {
+			// A duplicate or a late packet (a retransmission): it fills a gap counted already.
+			let behind = u64::from(0u16.wrapping_sub(ahead));
+			if highest.saturating_sub(behind) < first {
+				self.span = Some((highest - behind, highest));
+			}
+			return;
+		}
+		if ahead > 1 {
+			self.frame_damaged = true;
+		}
+		self.span = Some((first, highest + u64::from(ahead)));
+		if marker {
+			if !self.frame_damaged {
+				self.frames_complete += 1;
+			}
+			self.frame_damaged = false;
+		}
+	}
+
+	fn lost(&self) -> u64 {
+		self.span.map_or(0, |(first, highest)| (highest - first + 1).saturating_sub(self.received))
 	}
 }
 
@@ -388,6 +454,25 @@ fn open_output(shared: &Shared, mime: &str) -> Result<Option<IVFWriter<BufWriter
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn counts_losses_and_whole_frames_across_a_wrap() {
+		let mut reception = Reception::default();
+		// Frame 1: 65534, 65535, 0 (marker). Frame 2: 1, [2 lost], 3 (marker). Frame 3: 4 (marker).
+		for (sequence, marker) in [(65534, false), (65535, false), (0, true), (1, false), (3, true)]
+		{
+			reception.packet(sequence, marker);
+		}
+		reception.packet(4, true);
+		assert_eq!(reception.lost(), 1);
+		assert_eq!(reception.frames_complete, 2);
+		// The lost packet arrives late (a retransmission): nothing is missing any more.
+		reception.packet(2, false);
+		assert_eq!(reception.lost(), 0);
+		// A packet from before the first one seen widens the span.
+		reception.packet(65532, false);
+		assert_eq!(reception.lost(), 1, "65533 never came");
+	}
 
 	#[test]
 	fn reads_bye_messages() {
