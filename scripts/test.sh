@@ -11,8 +11,9 @@ status=0
 
 say "building the node and the tests"
 start=$(date +%s)
-# The node binary the end-to-end tests start is built here too, with the tests' artifacts.
-if ! build_workspace 2>&1 | tail -n 40; then
+# The node binary the end-to-end tests start is built here too, with the tests' artifacts, and
+# so are the benchmarks (compiled, not run: `scripts/bench.sh` runs them).
+if ! build_workspace --all-targets 2>&1 | tail -n 40; then
 	echo "build failed" >&2
 	exit 1
 fi
@@ -20,6 +21,12 @@ echo "build took $(($(date +%s) - start)) s" >&2
 
 say "Rust tests"
 cargo test --locked --workspace --no-fail-fast 2>&1 | tee "$logs/cargo.log" || status=1
+
+say "pallet benchmarks, run once each as tests (runtime-benchmarks)"
+# The pallets alone, with their mock runtimes (no node, no wasm runtime to build); only the
+# benchmark tests, the others ran above.
+SKIP_WASM_BUILD=1 cargo test --locked -p pallet-payments -p pallet-streams \
+	--features runtime-benchmarks --lib -- benchmarking:: 2>&1 | tee -a "$logs/cargo.log" || status=1
 
 say "polkadot.js tests"
 (cd tests/polkadot-js && SUTANTRA_NODE="$CARGO_TARGET_DIR/debug/sutantra-node" \

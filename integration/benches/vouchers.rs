@@ -8,8 +8,8 @@
 //! (`fdatasync`) before the ack: that one measures this machine's disk too.
 //!
 //! ```sh
-//! cargo bench -p sutantra-integration --bench vouchers --profile dev          # 20,000 vouchers
-//! cargo bench -p sutantra-integration --bench vouchers --profile dev -- 5000  # another count
+//! scripts/bench.sh vouchers            # 20,000 vouchers, in the scripts' shared build
+//! scripts/bench.sh vouchers -- 5000    # another count
 //! ```
 //!
 //! The `dev` profile is the one the node and the tests are built with; it optimises the

@@ -93,6 +93,8 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	let cut_off = revoked_at.elapsed();
 	assert!(reason.as_deref().is_some_and(|r| r.contains("payment required")), "{reason:?}");
 	println!("revoked viewer cut off {} ms after the revoke was submitted", cut_off.as_millis());
+	// Generous: the revoke's block, the node's reaction to it and the goodbye take well under.
+	assert!(cut_off < Duration::from_secs(5), "the revoked viewer watched {cut_off:?} longer");
 
 	// Bob asks to close his channel: it no longer pays for watching, and he is dropped.
 	let close = RuntimeCall::Payments(pallet_payments::Call::close { channel_id });
@@ -433,7 +435,7 @@ async fn paid_joins_each_get_a_picture_from_a_keyframe() {
 		first_frames.push(stats.first_frame_after.expect("a first frame"));
 		viewer.stop().await.unwrap();
 		// Viewers arriving one by one: the engine asks a publisher for at most one keyframe
-		// per 500 ms, so back-to-back joins would measure that limit instead.
+		// per 200 ms, so back-to-back joins would measure that limit instead.
 		tokio::time::sleep(Duration::from_secs(1)).await;
 	}
 	let percentile = |values: &mut Vec<Duration>, p: f64| {
@@ -446,11 +448,13 @@ async fn paid_joins_each_get_a_picture_from_a_keyframe() {
 		percentile(&mut answers, 0.50),
 		percentile(&mut answers, 0.95)
 	);
-	println!(
-		"WHEP request -> first frame: p50 {} ms, p95 {} ms (20 joins)",
-		percentile(&mut first_frames, 0.50),
-		percentile(&mut first_frames, 0.95)
-	);
+	let (first_p50, first_p95) =
+		(percentile(&mut first_frames, 0.50), percentile(&mut first_frames, 0.95));
+	println!("WHEP request -> first frame: p50 {first_p50} ms, p95 {first_p95} ms (20 joins)");
+	// Generous bounds (a dev build on a busy machine): a paid join is a chain read, a statement
+	// check, ICE and DTLS, and the publisher's next keyframe.
+	assert!(percentile(&mut answers, 0.95) < 3_000, "joins took too long to connect");
+	assert!(first_p95 < 3_000, "first frames took too long: p95 {first_p95} ms");
 	publisher.stop().await.unwrap();
 	node.stop().await;
 }

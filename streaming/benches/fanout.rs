@@ -199,26 +199,40 @@ async fn publisher_role(endpoint: &str, fixture: &str) {
 /// join time; then answers `report` with every viewer's counts, `churn N` by replacing N
 /// viewers, until its standard input closes.
 async fn viewers_role(endpoint: String, count: usize) {
-	let (mut viewers, joins, failures) = join(&endpoint, count).await;
+	let (joined, joins, failures) = join(&endpoint, count).await;
+	// Each viewer keeps a number, so a report compares the same viewers across churn.
+	let mut next_id = 0u64;
+	let mut number = |viewers: Vec<Viewer>| -> Vec<(u64, Viewer)> {
+		viewers
+			.into_iter()
+			.map(|viewer| {
+				next_id += 1;
+				(next_id, viewer)
+			})
+			.collect()
+	};
+	let mut viewers = number(joined);
 	say(json!({ "join_ms": joins, "failures": failures }));
 	let mut commands = stdin_lines();
 	while let Some(command) = commands.recv().await {
 		if let Some(replace) = command.strip_prefix("churn ") {
 			let replace: usize = replace.parse().expect("churn count");
-			let leaving: Vec<Viewer> = viewers.drain(..replace.min(viewers.len())).collect();
-			for viewer in leaving {
+			let leaving: Vec<(u64, Viewer)> =
+				viewers.drain(..replace.min(viewers.len())).collect();
+			for (_, viewer) in leaving {
 				let _ = viewer.stop().await;
 			}
 			let (joined, joins, failures) = join(&endpoint, replace).await;
-			viewers.extend(joined);
+			viewers.extend(number(joined));
 			say(json!({ "join_ms": joins, "failures": failures }));
 			continue;
 		}
 		let counts: Vec<Value> = viewers
 			.iter()
-			.map(|viewer| {
+			.map(|(id, viewer)| {
 				let stats = viewer.stats();
 				json!([
+					id,
 					stats.packets,
 					stats.packets_lost,
 					stats.frames,
@@ -230,9 +244,7 @@ async fn viewers_role(endpoint: String, count: usize) {
 			.collect();
 		say(json!({ "viewers": counts }));
 	}
-	for viewer in viewers {
-		viewer.abandon().await;
-	}
+	futures::future::join_all(viewers.into_iter().map(|(_, viewer)| viewer.abandon())).await;
 }
 
 async fn join(endpoint: &str, count: usize) -> (Vec<Viewer>, Vec<f64>, usize) {
@@ -518,16 +530,22 @@ impl Figures {
 		let field = |viewer: &Value, index: usize| viewer[index].as_u64().unwrap_or(0);
 		let (mut ratios, mut lost, mut frames, mut whole, mut bytes, mut receiving) =
 			(Vec::new(), 0, 0, 0, 0, 0);
-		// Viewers are listed in the same order in both samples; churn replaces the oldest, so
-		// compare from the end of the lists.
-		for (before, after) in start.viewers.iter().rev().zip(end.viewers.iter().rev()) {
-			let packets = field(after, 0).saturating_sub(field(before, 0));
+		// The same viewers in both samples, by number; one that joined in between (churn) counts
+		// as receiving, but its share of the window is not comparable.
+		let before: std::collections::HashMap<u64, &Value> =
+			start.viewers.iter().map(|viewer| (field(viewer, 0), viewer)).collect();
+		for after in &end.viewers {
+			let Some(before) = before.get(&field(after, 0)) else {
+				receiving += usize::from(field(after, 1) > 0);
+				continue;
+			};
+			let packets = field(after, 1).saturating_sub(field(before, 1));
 			receiving += usize::from(packets > 0);
 			ratios.push(packets as f64 / sent as f64);
-			lost += field(after, 1).saturating_sub(field(before, 1));
-			frames += field(after, 2).saturating_sub(field(before, 2));
-			whole += field(after, 3).saturating_sub(field(before, 3));
-			bytes += field(after, 4).saturating_sub(field(before, 4));
+			lost += field(after, 2).saturating_sub(field(before, 2));
+			frames += field(after, 3).saturating_sub(field(before, 3));
+			whole += field(after, 4).saturating_sub(field(before, 4));
+			bytes += field(after, 5).saturating_sub(field(before, 5));
 		}
 		ratios.sort_by(f64::total_cmp);
 		let viewers = ratios.len().max(1) as f64;

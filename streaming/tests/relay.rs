@@ -338,6 +338,8 @@ async fn a_relay_pull_that_never_brings_media_times_out_and_frees_its_place() {
 	}
 	assert!(relay.engine.sessions().is_empty(), "{:?}", relay.engine.sessions());
 	println!("stuck relay pull released {:.1} s after the viewer asked", started.elapsed().as_secs_f64());
+	// The handshake timeout (2 s here) and the wait for media bound it; 15 s is generous.
+	assert!(started.elapsed() < Duration::from_secs(15), "the stuck pull held its place too long");
 	let nine = relay.viewer("9", "viewer").await.unwrap();
 	keeps_receiving(&nine, 20).await;
 }

@@ -106,12 +106,13 @@ mod benchmarks {
 		let payee: T::AccountId = account("payee", 0, 0);
 		let id = full_payer_channel::<T>(&payer, &payee);
 		let (voucher, signature) = half_voucher::<T>(&payer, id);
+		let amount = voucher.cumulative_amount;
 		let caller: T::AccountId = whitelisted_caller();
 
 		#[extrinsic_call]
 		_(RawOrigin::Signed(caller), voucher, signature);
 
-		assert_eq!(Channels::<T>::get(id).map(|c| c.paid), Some(voucher.cumulative_amount));
+		assert_eq!(Channels::<T>::get(id).map(|c| c.paid), Some(amount));
 	}
 
 	/// The transaction-pool check of an authorized claim (the same voucher checks).
@@ -176,5 +177,5 @@ mod benchmarks {
 		assert!(!Channels::<T>::contains_key(id));
 	}
 
-	impl_benchmark_test_suite!(Pallet, crate::mock::ExtBuilder.build(), crate::mock::Test);
+	impl_benchmark_test_suite!(Pallet, mock::ExtBuilder.build(), mock::Test);
 }
