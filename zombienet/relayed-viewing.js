@@ -5,6 +5,9 @@
 // $SUTANTRA_NODE. Returns the frames the viewer received.
 
 const { spawn, execFile } = require("node:child_process");
+const { mkdtempSync, rmSync } = require("node:fs");
+const { tmpdir } = require("node:os");
+const { join } = require("node:path");
 const { promisify } = require("node:util");
 
 
@@ -51,17 +54,22 @@ async function run(nodeName, networkInfo, args) {
     "stream", "publish", String(id), "--test-source", "--duration", "120",
     "--suri", "//Alice", "--rpc", origin.wsUri, "--streaming", ORIGIN_STREAMING,
   ], { stdio: "ignore" });
+  // A data dir of its own for the viewer: the client keeps the highest voucher it signed per
+  // chain, channel and lane, and a test network started again from the same genesis (the same
+  // runtime) reuses channel 0, so an earlier run's record would make it pay far ahead.
+  const dataDir = mkdtempSync(join(tmpdir(), "sutantra-viewer-"));
   try {
     // Charlie watches at the relay for 15 s, paying on a channel the client opens.
     const { stdout } = await promisify(execFile)(bin, [
       "stream", "watch", String(id), "--duration", "15", "--json",
       "--suri", "//Charlie", "--rpc", relay.wsUri, "--streaming", RELAY_STREAMING,
-    ]);
+    ], { env: { ...process.env, SUTANTRA_DATA_DIR: dataDir } });
     const watched = JSON.parse(stdout);
     console.log(`Charlie watched stream ${id} at ${args[0]}: ${watched.frames} frames, paid ${watched.paid} plancks`);
     return watched.paid && BigInt(watched.paid) > 0n ? watched.frames : 0;
   } finally {
     publisher.kill("SIGINT");
+    rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
