@@ -706,56 +706,25 @@ impl Engine {
 			dropped_datagrams: counters.dropped_datagrams.load(Ordering::Relaxed),
 			..SessionStats::default()
 		};
-		if let Some(driver) = driver {
+		let figures = if let Some(driver) = driver {
 			let (reply, figures) = tokio::sync::oneshot::channel();
 			let asked = async {
 				driver.send(session::Command::Stats(reply)).await.ok()?;
 				figures.await.ok()
 			};
 			// A driver that does not answer in time leaves the connection's figures out.
-			if let Ok(Some(figures)) = tokio::time::timeout(DRIVER_ANSWER_TIMEOUT, asked).await {
-				stats.rtt_ms = figures.rtt_ms;
-				stats.packets_lost = figures.packets_lost;
-				stats.fraction_lost = figures.fraction_lost;
-				stats.jitter_ms = figures.jitter_ms;
-			}
+			tokio::time::timeout(DRIVER_ANSWER_TIMEOUT, asked).await.ok().flatten()
 		} else if let Some(peer) = peer {
 			let report = peer.get_stats(Instant::now(), StatsSelector::None).await;
-			let pair_rtt = report
-				.candidate_pairs()
-				.filter(|pair| pair.nominated)
-				.map(|pair| pair.current_round_trip_time)
-				.find(|rtt| *rtt > 0.0);
-			match role {
-				Role::Viewer => {
-					for entry in report.iter() {
-						if let rtc::statistics::report::RTCStatsReportEntry::RemoteInboundRtp(
-							remote,
-						) = entry
-						{
-							let received = &remote.received_rtp_stream_stats;
-							stats.packets_lost =
-								Some(stats.packets_lost.unwrap_or(0) + received.packets_lost);
-							stats.fraction_lost = Some(remote.fraction_lost);
-							stats.jitter_ms = Some(received.jitter * 1000.0);
-							if remote.round_trip_time > 0.0 {
-								stats.rtt_ms = Some(remote.round_trip_time * 1000.0);
-							}
-						}
-					}
-				},
-				Role::Publisher => {
-					for inbound in report.inbound_rtp_streams() {
-						let received = &inbound.received_rtp_stream_stats;
-						stats.packets_lost =
-							Some(stats.packets_lost.unwrap_or(0) + received.packets_lost);
-						stats.jitter_ms = Some(received.jitter * 1000.0);
-					}
-				},
-			}
-			if stats.rtt_ms.is_none() {
-				stats.rtt_ms = pair_rtt.map(|rtt| rtt * 1000.0);
-			}
+			Some(session::PeerFigures::of(&report, role == Role::Viewer))
+		} else {
+			None
+		};
+		if let Some(figures) = figures {
+			stats.rtt_ms = figures.rtt_ms;
+			stats.packets_lost = figures.packets_lost;
+			stats.fraction_lost = figures.fraction_lost;
+			stats.jitter_ms = figures.jitter_ms;
 		}
 		Ok(stats)
 	}

@@ -30,6 +30,7 @@ use rtc::peer_connection::state::RTCPeerConnectionState;
 use rtc::peer_connection::RTCPeerConnection;
 use rtc::sansio::Protocol;
 use rtc::shared::{TaggedBytesMut, TransportContext, TransportProtocol};
+use rtc::statistics::report::{RTCStatsReport, RTCStatsReportEntry};
 use rtc::statistics::StatsSelector;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -68,6 +69,45 @@ pub(crate) struct PeerFigures {
 	pub(crate) packets_lost: Option<i64>,
 	pub(crate) fraction_lost: Option<f64>,
 	pub(crate) jitter_ms: Option<f64>,
+}
+
+impl PeerFigures {
+	/// What a connection's statistics say: for a viewer, what its receiver reports say of the
+	/// packets sent to it; for a publisher, what arrived from it. The round trip is the
+	/// receiver reports', else the nominated ICE pair's.
+	pub(crate) fn of(report: &RTCStatsReport, is_viewer: bool) -> Self {
+		let mut figures = PeerFigures::default();
+		for entry in report.iter() {
+			match entry {
+				RTCStatsReportEntry::RemoteInboundRtp(remote) if is_viewer => {
+					let received = &remote.received_rtp_stream_stats;
+					figures.packets_lost =
+						Some(figures.packets_lost.unwrap_or(0) + received.packets_lost);
+					figures.fraction_lost = Some(remote.fraction_lost);
+					figures.jitter_ms = Some(received.jitter * 1000.0);
+					if remote.round_trip_time > 0.0 {
+						figures.rtt_ms = Some(remote.round_trip_time * 1000.0);
+					}
+				},
+				RTCStatsReportEntry::InboundRtp(inbound) if !is_viewer => {
+					let received = &inbound.received_rtp_stream_stats;
+					figures.packets_lost =
+						Some(figures.packets_lost.unwrap_or(0) + received.packets_lost);
+					figures.jitter_ms = Some(received.jitter * 1000.0);
+				},
+				_ => {},
+			}
+		}
+		if figures.rtt_ms.is_none() {
+			figures.rtt_ms = report
+				.candidate_pairs()
+				.filter(|pair| pair.nominated)
+				.map(|pair| pair.current_round_trip_time)
+				.find(|rtt| *rtt > 0.0)
+				.map(|rtt| rtt * 1000.0);
+		}
+		figures
+	}
 }
 
 /// The role-specific half of a session.
@@ -488,41 +528,10 @@ impl Driver {
 	}
 
 	fn figures(&mut self, now: Instant) -> PeerFigures {
-		use rtc::statistics::report::RTCStatsReportEntry;
-		let report = self.peer.get_stats(now, StatsSelector::None);
-		let mut figures = PeerFigures::default();
-		let pair_rtt = report
-			.candidate_pairs()
-			.filter(|pair| pair.nominated)
-			.map(|pair| pair.current_round_trip_time)
-			.find(|rtt| *rtt > 0.0);
 		let is_viewer = matches!(self.media, Some(Media::Viewer(_)));
-		for entry in report.iter() {
-			match entry {
-				RTCStatsReportEntry::RemoteInboundRtp(remote) if is_viewer => {
-					let received = &remote.received_rtp_stream_stats;
-					figures.packets_lost =
-						Some(figures.packets_lost.unwrap_or(0) + received.packets_lost);
-					figures.fraction_lost = Some(remote.fraction_lost);
-					figures.jitter_ms = Some(received.jitter * 1000.0);
-					if remote.round_trip_time > 0.0 {
-						figures.rtt_ms = Some(remote.round_trip_time * 1000.0);
-					}
-				},
-				RTCStatsReportEntry::InboundRtp(inbound) if !is_viewer => {
-					let received = &inbound.received_rtp_stream_stats;
-					figures.packets_lost =
-						Some(figures.packets_lost.unwrap_or(0) + received.packets_lost);
-					figures.jitter_ms = Some(received.jitter * 1000.0);
-				},
-				_ => {},
-			}
-		}
-		if figures.rtt_ms.is_none() {
-			figures.rtt_ms = pair_rtt.map(|rtt| rtt * 1000.0);
-		}
-		figures
+		PeerFigures::of(&self.peer.get_stats(now, StatsSelector::None), is_viewer)
 	}
+
 }
 
 /// Takes a session out of the engine's tables when its driver ends, however it ends (the
