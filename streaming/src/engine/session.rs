@@ -531,7 +531,6 @@ impl Driver {
 		let is_viewer = matches!(self.media, Some(Media::Viewer(_)));
 		PeerFigures::of(&self.peer.get_stats(now, StatsSelector::None), is_viewer)
 	}
-
 }
 
 /// Takes a session out of the engine's tables when its driver ends, however it ends (the
