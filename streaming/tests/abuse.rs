@@ -298,13 +298,22 @@ fn candidates(answer: &str) -> Vec<(String, u16)> {
 		.collect()
 }
 
-/// The `a=ice-pwd` of an SDP answer.
-fn ice_pwd(answer: &str) -> String {
+/// The value of an SDP answer's `a=<name>:` line (its ICE credentials: `ice-ufrag`, `ice-pwd`).
+fn attribute(answer: &str, name: &str) -> String {
+	let prefix = format!("a={name}:");
 	answer
 		.lines()
-		.find_map(|line| line.trim_end().strip_prefix("a=ice-pwd:"))
+		.find_map(|line| line.trim_end().strip_prefix(prefix.as_str()))
 		.expect("the answer has ICE credentials")
 		.to_owned()
+}
+
+fn ufrag(answer: &str) -> String {
+	attribute(answer, "ice-ufrag")
+}
+
+fn ice_pwd(answer: &str) -> String {
+	attribute(answer, "ice-pwd")
 }
 
 /// A connectivity check as a client sends it: USERNAME, MESSAGE-INTEGRITY with the session's
@@ -347,14 +356,6 @@ async fn wait_for_stats(
 	}
 }
 
-/// The `a=ice-ufrag` of an SDP answer.
-fn ufrag(answer: &str) -> String {
-	answer
-		.lines()
-		.find_map(|line| line.trim_end().strip_prefix("a=ice-ufrag:"))
-		.expect("the answer has ICE credentials")
-		.to_owned()
-}
 
 /// A STUN binding request (RFC 8489) with `username`, as a client's connectivity check starts.
 /// Without a valid MESSAGE-INTEGRITY the session's ICE agent refuses it; the router only reads
