@@ -410,6 +410,31 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 	Ok(task_manager)
 }
 
+/// Seals `service`'s chain in this process with no network: a block for each transaction in its
+/// pool (`Consensus::InstantSeal`) or one every interval, each finalised at once. For tools that
+/// need the node's own client over a real chain, such as the voucher benchmark; `service` must
+/// have been made by [`new_partial`] with the same sealing `consensus`.
+pub fn seal_in_process(service: &Service, consensus: Consensus) -> Result<(), ServiceError> {
+	if !matches!(service.other.0, ConsensusParts::Sealing) {
+		return Err(ServiceError::Other("sealing needs parts made for a sealing consensus".into()));
+	}
+	let proposer_factory = sc_basic_authorship::ProposerFactory::new(
+		service.task_manager.spawn_handle(),
+		service.client.clone(),
+		service.transaction_pool.clone(),
+		None,
+		None,
+	);
+	spawn_sealing(
+		&service.task_manager,
+		service.client.clone(),
+		service.transaction_pool.clone(),
+		service.select_chain.clone(),
+		proposer_factory,
+		consensus,
+	)
+}
+
 /// Starts instant or interval sealing, each sealed block finalised at once.
 ///
 /// Aura's pallet derives the slot from the block's timestamp and insists that slots strictly
