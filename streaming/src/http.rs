@@ -55,6 +55,7 @@ pub fn router(engine: Engine) -> Router {
 			axum::routing::delete(delete_whep).patch(patch_session).options(options_session),
 		)
 		.route("/streams", get(get_streams))
+		.route("/streams/{stream}/quality", get(get_quality))
 		.route("/directory", get(get_directory))
 		.route("/health", get(get_health))
 		.route("/node", get(get_node))
@@ -294,6 +295,24 @@ async fn get_streams(State(engine): State<Engine>) -> Response {
 	Json(engine.live_streams()).into_response()
 }
 
+async fn get_quality(State(engine): State<Engine>, Path(stream): Path<String>) -> Response {
+	let stream = match stream.parse::<StreamId>() {
+		Ok(stream) => stream,
+		Err(error) => return refuse(&error),
+	};
+	match engine.stream_quality(&stream) {
+		Some(quality) => {
+			Json(json!({ "stream": stream.to_string(), "quality": quality })).into_response()
+		},
+		None => plain(
+			StatusCode::NOT_FOUND,
+			&format!(
+				"stream {stream} is not live on this node (GET /streams lists those that are)"
+			),
+		),
+	}
+}
+
 async fn get_directory(State(engine): State<Engine>) -> Response {
 	Json(engine.directory()).into_response()
 }
@@ -345,7 +364,7 @@ async fn method_not_allowed(method: Method) -> Response {
 async fn not_found() -> Response {
 	plain(
 		StatusCode::NOT_FOUND,
-		"no such endpoint: POST /whip/{stream}, POST /whep/{stream}, GET /streams, GET /directory, GET /health, GET /watch/{stream}",
+		"no such endpoint: POST /whip/{stream}, POST /whep/{stream}, GET /streams, GET /streams/{stream}/quality, GET /directory, GET /health, GET /watch/{stream}",
 	)
 }
 

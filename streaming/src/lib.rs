@@ -39,8 +39,8 @@ pub mod types;
 pub use config::{StreamingConfig, TurnServer};
 pub use tls::TlsFiles;
 pub use engine::{
-	Answer, DirectoryEntry, Engine, EngineEvents, MediaSocketStats, SessionInfo, SessionStats,
-	StreamSummary, TrackSummary, Upstream, UpstreamLocator, PAY_CHANNEL_LABEL,
+	Answer, DirectoryEntry, Engine, EngineEvents, MediaSocketStats, Reception, SessionInfo,
+	SessionStats, Spread, StreamQuality, StreamSummary, TrackSummary, Upstream, UpstreamLocator, PAY_CHANNEL_LABEL,
 };
 pub use error::{Error, Result};
 pub use event::EngineEvent;

@@ -343,7 +343,10 @@ async fn a_stranger_cannot_end_a_stream_it_sees_listed() {
 		call(&node, Request::builder().uri("/streams").body(Body::empty()).unwrap()).await;
 	assert_eq!(status, StatusCode::OK);
 	let publisher_session = publisher.resource().rsplit('/').next().unwrap().to_owned();
-	assert!(!body.contains(&publisher_session), "the listing names the publisher's session: {body}");
+	assert!(
+		!body.contains(&publisher_session),
+		"the listing names the publisher's session: {body}"
+	);
 	let streams: serde_json::Value = serde_json::from_str(&body).unwrap();
 	assert!(streams[0].get("publisher").is_none(), "{body}");
 	// Guessed session ids, and the viewer's own resource under the publisher's path, end nothing.
@@ -359,7 +362,10 @@ async fn a_stranger_cannot_end_a_stream_it_sees_listed() {
 	keeps_receiving(&viewer, 30).await;
 	// Its owner, who holds the resource URL, still can.
 	publisher.stop().await.unwrap();
-	assert_eq!(viewer.wait_ended(Duration::from_secs(5)).await.as_deref(), Some("the publisher left"));
+	assert_eq!(
+		viewer.wait_ended(Duration::from_secs(5)).await.as_deref(),
+		Some("the publisher left")
+	);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -382,4 +388,72 @@ async fn a_viewer_can_save_what_it_receives() {
 	assert_eq!(&saved[..4], b"DKIF");
 	assert_eq!(&saved[8..12], b"VP80");
 	assert!(saved.len() > 100_000, "{} bytes saved", saved.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn viewers_receiver_reports_give_each_stream_its_quality() {
+	let node = TestEngine::loopback(Arc::new(TokenPolicy)).await;
+	let _publisher = node.publish("31", "creator").await;
+	let (a, b) = tokio::join!(node.viewer("31", "viewer"), node.viewer("31", "viewer"));
+	let viewers = [a.unwrap(), b.unwrap()];
+	for viewer in &viewers {
+		viewer.wait_for_frames(10, WAIT).await.unwrap();
+	}
+	// The video's bitrate as a viewer measures it, over the same seconds the reports span.
+	let (before, started) = (viewers[0].stats().payload_bytes, std::time::Instant::now());
+
+	// Each viewer reports about once a second; the bitrate needs two reports.
+	let get = || Request::builder().uri("/streams/31/quality").body(Body::empty()).unwrap();
+	let deadline = std::time::Instant::now() + Duration::from_secs(15);
+	let quality = loop {
+		let (status, _, body) = call(&node, get()).await;
+		assert_eq!(status, StatusCode::OK, "{body}");
+		let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+		let quality = answer["quality"].clone();
+		if quality["reporting"] == 2 && quality["delivered_kbps"]["viewers"] == 2 {
+			break quality;
+		}
+		assert!(std::time::Instant::now() < deadline, "no reports from both viewers: {answer}");
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	};
+	let measured_kbps = (viewers[0].stats().payload_bytes - before) as f64 * 8.0
+		/ started.elapsed().as_secs_f64()
+		/ 1000.0;
+	println!("quality of stream 31: {quality}; viewer-measured video {measured_kbps:.0} kbit/s");
+	assert_eq!(quality["viewers"], 2);
+	let figure = |name: &str, at: &str| quality[name][at].as_f64().unwrap();
+	// Loopback: a round trip well under 100 ms, no loss, little jitter.
+	assert!(figure("rtt_ms", "max") < 100.0, "{quality}");
+	assert_eq!(figure("fraction_lost", "max"), 0.0, "{quality}");
+	assert!(figure("jitter_ms", "max") < 50.0, "{quality}");
+	// Delivered bitrate (the node's count of what it sent, audio included, less reported loss)
+	// agrees with what a viewer measures of the video alone.
+	let delivered = figure("delivered_kbps", "p50");
+	assert!(
+		delivered > measured_kbps * 0.6 && delivered < measured_kbps * 1.6,
+		"delivered {delivered} kbit/s against {measured_kbps} kbit/s measured: {quality}"
+	);
+	let session = node
+		.engine
+		.sessions()
+		.into_iter()
+		.find(|session| session.role == Role::Viewer)
+		.unwrap()
+		.session;
+	let stats = node.engine.session_stats(session).await.unwrap();
+	assert_eq!(stats.fraction_lost, Some(0.0), "{stats:?}");
+	assert!(stats.delivered_bps.is_some_and(|bps| bps > 0.0), "{stats:?}");
+
+	// A stream that is not here, and one that cannot be.
+	let (status, _, body) =
+		call(&node, Request::builder().uri("/streams/32/quality").body(Body::empty()).unwrap())
+			.await;
+	assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+	assert!(body.contains("not live on this node"), "{body}");
+	let (status, _, _) = call(
+		&node,
+		Request::builder().uri("/streams/no%20such/quality").body(Body::empty()).unwrap(),
+	)
+	.await;
+	assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -1,10 +1,11 @@
-//! Keyframe requests (PLI, FIR) for the application.
+//! Keyframe requests (PLI, FIR) and receiver reports for the application.
 //!
 //! webrtc-rs hands inbound RTCP to its interceptors and stops it there unless one of them marks a
 //! packet for the application. This interceptor, last in the chain, marks the compound packets
 //! that ask for a keyframe, so they arrive as `TrackLocalEvent::OnRtcpPacket` on the track they
 //! are about: the engine forwards a viewer's request to the stream's publisher, and the built-in
-//! publisher answers one by starting at its next keyframe.
+//! publisher answers one by starting at its next keyframe. It also marks receiver reports: a
+//! viewer's say how the media sent to it arrives (see `quality.rs`).
 
 use std::collections::VecDeque;
 use std::time::Instant;
@@ -18,7 +19,7 @@ use rtc::shared::error::Error;
 /// Where the interceptor sits: after every default interceptor (they have all read the RTCP).
 pub(crate) const SLOT: usize = 14_000;
 
-/// Marks inbound RTCP that asks for a keyframe for delivery to the application.
+/// Marks inbound RTCP that asks for a keyframe, or reports reception, for the application.
 #[derive(Default)]
 pub(crate) struct KeyframeRequests {
 	read: VecDeque<TaggedPacket>,
@@ -40,7 +41,11 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequests {
 
 	fn handle_read(&mut self, mut message: TaggedPacket) -> Result<(), Error> {
 		if let Packet::Rtcp(packets) = &message.message.packet {
-			if packets.iter().any(|packet| is_keyframe_request(packet.as_ref())) {
+			let for_application = |packet: &dyn rtc::rtcp::Packet| {
+				is_keyframe_request(packet)
+					|| packet.as_any().is::<rtc::rtcp::receiver_report::ReceiverReport>()
+			};
+			if packets.iter().any(|packet| for_application(packet.as_ref())) {
 				message.message.add(Attribute::DeliverToApplication);
 			}
 		}

@@ -10,6 +10,7 @@ pub(crate) mod limits;
 mod media_socket;
 mod peer;
 mod publisher;
+mod quality;
 mod relay;
 mod session;
 mod viewer;
@@ -37,6 +38,7 @@ use crate::types::{LeaveReason, Role, SessionId, StreamId};
 pub(crate) use keyframes::is_keyframe_request;
 pub use media_socket::MediaSocketStats;
 pub(crate) use peer::{ice_pacing, media_track, new_peer, PeerFactory};
+pub use quality::{Reception, Spread, StreamQuality};
 pub use relay::{DirectoryEntry, Upstream, UpstreamLocator};
 
 pub(crate) const LOG_TARGET: &str = "streaming";
@@ -150,6 +152,8 @@ pub struct SessionStats {
 	pub fraction_lost: Option<f64>,
 	/// Interarrival jitter in milliseconds.
 	pub jitter_ms: Option<f64>,
+	/// A viewer's delivered media payload bitrate (what was sent, less what it reports lost).
+	pub delivered_bps: Option<f64>,
 }
 
 /// Counters a session's tasks update without taking the engine's lock.
@@ -162,6 +166,8 @@ pub(crate) struct Counters {
 	skipped_packets: AtomicU64,
 	dropped_messages: AtomicU64,
 	dropped_datagrams: AtomicU64,
+	/// A viewer's receiver reports.
+	reception: Mutex<quality::ReceptionTracker>,
 }
 
 impl Counters {
@@ -188,6 +194,15 @@ impl Counters {
 
 	pub(crate) fn dropped_datagram(&self) {
 		self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
+	}
+
+	pub(crate) fn payload_bytes(&self) -> u64 {
+		self.payload_bytes.load(Ordering::Relaxed)
+	}
+
+	/// The viewer's receiver reports, to take a new one or read the latest.
+	pub(crate) fn reception(&self) -> MutexGuard<'_, quality::ReceptionTracker> {
+		self.reception.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 	}
 }
 
@@ -723,10 +738,44 @@ impl Engine {
 		if let Some(figures) = figures {
 			stats.rtt_ms = figures.rtt_ms;
 			stats.packets_lost = figures.packets_lost;
-			stats.fraction_lost = figures.fraction_lost;
 			stats.jitter_ms = figures.jitter_ms;
 		}
+		if role == Role::Viewer {
+			// What the viewer's receiver reports say (the connection's own statistics do not
+			// follow them for media it sends).
+			if let Some(reception) = counters.reception().current(Instant::now()) {
+				stats.rtt_ms = reception.rtt_ms.or(stats.rtt_ms);
+				stats.packets_lost = Some(reception.packets_lost);
+				stats.fraction_lost = Some(reception.fraction_lost);
+				stats.jitter_ms = Some(reception.jitter_ms);
+				stats.delivered_bps = reception.delivered_bps;
+			}
+		}
 		Ok(stats)
+	}
+
+	/// The latest receiver reports of `stream`'s viewers on this node: how many viewers it has,
+	/// and the reception of each that reported in the last 5 s; `None` for a stream not here.
+	pub fn stream_receptions(&self, stream: &StreamId) -> Option<(usize, Vec<Reception>)> {
+		let state = self.inner.state();
+		state.streams.get(stream)?;
+		let now = Instant::now();
+		let viewers: Vec<_> = state
+			.sessions
+			.values()
+			.filter(|entry| entry.role == Role::Viewer && &entry.stream == stream)
+			.map(|entry| entry.counters.clone())
+			.collect();
+		drop(state);
+		let receptions =
+			viewers.iter().filter_map(|counters| counters.reception().current(now)).collect();
+		Some((viewers.len(), receptions))
+	}
+
+	/// `stream`'s delivery quality on this node (`GET /streams/{id}/quality`).
+	pub fn stream_quality(&self, stream: &StreamId) -> Option<StreamQuality> {
+		let (viewers, receptions) = self.stream_receptions(stream)?;
+		Some(StreamQuality::of(viewers, &receptions))
 	}
 
 	/// How long forwarded packets spent in the engine: from arriving on a publisher's track to

@@ -67,28 +67,17 @@ pub(crate) enum Command {
 pub(crate) struct PeerFigures {
 	pub(crate) rtt_ms: Option<f64>,
 	pub(crate) packets_lost: Option<i64>,
-	pub(crate) fraction_lost: Option<f64>,
 	pub(crate) jitter_ms: Option<f64>,
 }
 
 impl PeerFigures {
-	/// What a connection's statistics say: for a viewer, what its receiver reports say of the
-	/// packets sent to it; for a publisher, what arrived from it. The round trip is the
-	/// receiver reports', else the nominated ICE pair's.
+	/// What a connection's statistics say: for a publisher, what arrived from it; the round trip
+	/// is the nominated ICE pair's. (webrtc-rs does not follow a viewer's receiver reports in
+	/// its statistics; the driver reads them itself, see `quality.rs`.)
 	pub(crate) fn of(report: &RTCStatsReport, is_viewer: bool) -> Self {
 		let mut figures = PeerFigures::default();
 		for entry in report.iter() {
 			match entry {
-				RTCStatsReportEntry::RemoteInboundRtp(remote) if is_viewer => {
-					let received = &remote.received_rtp_stream_stats;
-					figures.packets_lost =
-						Some(figures.packets_lost.unwrap_or(0) + received.packets_lost);
-					figures.fraction_lost = Some(remote.fraction_lost);
-					figures.jitter_ms = Some(received.jitter * 1000.0);
-					if remote.round_trip_time > 0.0 {
-						figures.rtt_ms = Some(remote.round_trip_time * 1000.0);
-					}
-				},
 				RTCStatsReportEntry::InboundRtp(inbound) if !is_viewer => {
 					let received = &inbound.received_rtp_stream_stats;
 					figures.packets_lost =
@@ -445,6 +434,23 @@ impl Driver {
 					}
 				},
 				RTCMessage::RtcpPacket(_, packets) => {
+					if let Some(Media::Viewer(forwarding)) = &self.media {
+						let reports = packets.iter().filter_map(|packet| {
+							packet
+								.as_any()
+								.downcast_ref::<rtc::rtcp::receiver_report::ReceiverReport>()
+						});
+						for report in reports {
+							let sent = self.counters.payload_bytes();
+							self.counters.reception().on_report(
+								report,
+								|ssrc| forwarding.clock(ssrc),
+								sent,
+								self.now,
+								std::time::SystemTime::now(),
+							);
+						}
+					}
 					let wants_keyframe =
 						packets.iter().any(|packet| super::is_keyframe_request(packet.as_ref()));
 					if wants_keyframe && matches!(self.media, Some(Media::Viewer(_))) {

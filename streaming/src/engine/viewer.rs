@@ -139,6 +139,7 @@ fn negotiate(
 			ssrc,
 			payload_type,
 			codec: track.video_codec(),
+			clock_rate: track.codec.clock_rate,
 			waiting_for_keyframe: false,
 		}));
 	}
@@ -163,6 +164,8 @@ struct Forward {
 	ssrc: u32,
 	payload_type: u8,
 	codec: Option<VideoCodec>,
+	/// The RTP clock of the track (its receiver reports' jitter is in it).
+	clock_rate: u32,
 	/// After joining or falling behind, video waits for a keyframe (its decoder could not use
 	/// anything before one).
 	waiting_for_keyframe: bool,
@@ -193,6 +196,15 @@ pub(crate) struct Forwarding {
 impl Forwarding {
 	pub(crate) fn is_subscribed(&self) -> bool {
 		self.packets.is_some()
+	}
+
+	/// The RTP clock rate of the track sent to this viewer as `ssrc`, and whether it is video.
+	pub(crate) fn clock(&self, ssrc: u32) -> Option<(u32, bool)> {
+		self.forwards
+			.iter()
+			.flatten()
+			.find(|forward| forward.ssrc == ssrc)
+			.map(|forward| (forward.clock_rate, forward.codec.is_some()))
 	}
 
 	pub(crate) async fn next(&mut self) -> Delivery {
