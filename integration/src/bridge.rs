@@ -150,6 +150,8 @@ pub struct Bridge<C, B, V, L> {
 	metrics: Option<crate::metrics::Metrics>,
 	/// Payload bytes last seen per viewer session, to count what was sent since.
 	bytes_seen: HashMap<SessionId, u64>,
+	/// Streams with quality series on the metrics endpoint.
+	quality_streams: HashSet<StreamId>,
 	_backend: PhantomData<B>,
 }
 
@@ -182,6 +184,7 @@ where
 			watching: HashMap::new(),
 			metrics,
 			bytes_seen: HashMap::new(),
+			quality_streams: HashSet::new(),
 			_backend: PhantomData,
 		}
 	}
@@ -226,6 +229,17 @@ where
 			seen.insert(viewer.session, stats.payload_bytes);
 		}
 		self.bytes_seen = seen;
+		let live: HashSet<StreamId> =
+			self.engine.live_streams().into_iter().map(|stream| stream.stream).collect();
+		for stream in &live {
+			if let Some((_, receptions)) = self.engine.stream_receptions(stream) {
+				metrics.quality.observe(&stream.to_string(), &receptions);
+			}
+		}
+		for ended in self.quality_streams.difference(&live) {
+			metrics.quality.forget(&ended.to_string());
+		}
+		self.quality_streams = live;
 	}
 
 	/// Runs until the chain's import stream or the engine's events end.
@@ -559,7 +573,12 @@ where
 	}
 
 	/// Drops a viewer the chain no longer lets watch, with the chain's reason.
-	async fn drop_viewer(&self, session: SessionId, stream: u64, status: AccessStatus<BlockNumber>) {
+	async fn drop_viewer(
+		&self,
+		session: SessionId,
+		stream: u64,
+		status: AccessStatus<BlockNumber>,
+	) {
 		let reason = match decide(stream, status) {
 			sutantra_streaming::Decision::Deny { reason, .. } => reason,
 			_ => return,
@@ -598,25 +617,32 @@ where
 {
 	let best = client.info().best_hash;
 	let info = client.runtime_api().stream(best, stream).ok()??;
-	Some(Viewing { viewer, creator: info.creator, stream: Some(stream), price: info.price_per_second })
+	Some(Viewing {
+		viewer,
+		creator: info.creator,
+		stream: Some(stream),
+		price: info.price_per_second,
+	})
 }
 
 /// Takes the channels whose voucher the chain paid on this node's lane, or which closed, off the
 /// list the offchain worker visits.
-fn settle_pending<V: VoucherStore>(book: &crate::vouchers::VoucherBook<V>, events: &[RuntimeEvent]) {
+fn settle_pending<V: VoucherStore>(
+	book: &crate::vouchers::VoucherBook<V>,
+	events: &[RuntimeEvent],
+) {
 	use pallet_payments::Event as Payments;
 	for event in events {
-		let settled = match event {
-			RuntimeEvent::Payments(Payments::Claimed { channel_id, lane, lane_paid, .. })
-				if lane == book.lane() =>
-			{
-				book.settled(*channel_id, Some(*lane_paid))
-			},
-			RuntimeEvent::Payments(Payments::ChannelClosed { channel_id, .. }) => {
-				book.settled(*channel_id, None)
-			},
-			_ => continue,
-		};
+		let settled =
+			match event {
+				RuntimeEvent::Payments(Payments::Claimed {
+					channel_id, lane, lane_paid, ..
+				}) if lane == book.lane() => book.settled(*channel_id, Some(*lane_paid)),
+				RuntimeEvent::Payments(Payments::ChannelClosed { channel_id, .. }) => {
+					book.settled(*channel_id, None)
+				},
+				_ => continue,
+			};
 		if let Err(error) = settled {
 			log::warn!(target: LOG_TARGET, "updating the pending claims: {error}");
 		}
@@ -625,11 +651,16 @@ fn settle_pending<V: VoucherStore>(book: &crate::vouchers::VoucherBook<V>, event
 
 /// Lists again the channels whose settlement (on this node's lane) or close was in blocks the
 /// chain abandoned.
-fn relist_pending<V: VoucherStore>(book: &crate::vouchers::VoucherBook<V>, events: &[RuntimeEvent]) {
+fn relist_pending<V: VoucherStore>(
+	book: &crate::vouchers::VoucherBook<V>,
+	events: &[RuntimeEvent],
+) {
 	use pallet_payments::Event as Payments;
 	for event in events {
 		let channel_id = match event {
-			RuntimeEvent::Payments(Payments::Claimed { channel_id, lane, .. }) if lane == book.lane() => {
+			RuntimeEvent::Payments(Payments::Claimed { channel_id, lane, .. })
+				if lane == book.lane() =>
+			{
 				*channel_id
 			},
 			RuntimeEvent::Payments(Payments::ChannelClosed { channel_id, .. }) => *channel_id,

@@ -393,6 +393,14 @@ pub enum StreamCmd {
 		#[command(flatten)]
 		client: ClientArgs,
 	},
+	/// Show how a live stream reaches its viewers on the node: round trip, loss, jitter and
+	/// delivered bitrate (median, 95th percentile, worst) from the viewers' receiver reports.
+	Stats {
+		/// The stream's id.
+		id: u64,
+		#[command(flatten)]
+		client: ClientArgs,
+	},
 	/// Start a stream (creator): viewers may watch once you publish.
 	Start {
 		/// The stream's id.

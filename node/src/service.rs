@@ -414,9 +414,10 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 /// pool (`Consensus::InstantSeal`) or one every interval, each finalised at once. For tools that
 /// need the node's own client over a real chain, such as the voucher benchmark; `service` must
 /// have been made by [`new_partial`] with the same sealing `consensus`.
-pub fn seal_in_process(service: &Service, consensus: Consensus) -> Result<(), ServiceError> {
+pub fn seal_in_process(service: &Service, consensus: Consensus) -> Result<(), Box<ServiceError>> {
 	if !matches!(service.other.0, ConsensusParts::Sealing) {
-		return Err(ServiceError::Other("sealing needs parts made for a sealing consensus".into()));
+		let reason = "sealing needs parts made for a sealing consensus";
+		return Err(Box::new(ServiceError::Other(reason.into())));
 	}
 	let proposer_factory = sc_basic_authorship::ProposerFactory::new(
 		service.task_manager.spawn_handle(),
@@ -433,6 +434,7 @@ pub fn seal_in_process(service: &Service, consensus: Consensus) -> Result<(), Se
 		proposer_factory,
 		consensus,
 	)
+	.map_err(Box::new)
 }
 
 /// Starts instant or interval sealing, each sealed block finalised at once.

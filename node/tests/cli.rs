@@ -139,22 +139,28 @@ async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
 	.await;
 
 	// Bob watches for 12 s: a channel is opened for him, he pays with vouchers, and closes it.
-	let watched = json(
-		&node,
-		&[
-			"stream",
-			"watch",
-			&id_text,
-			"--duration",
-			"12",
-			"--close",
-			"--deposit",
-			"1",
-			"--suri",
-			"//Bob",
-		],
-	)
-	.await;
+	// Halfway through, the node's figures of how the stream reaches him.
+	let watch = [
+		"stream",
+		"watch",
+		&id_text,
+		"--duration",
+		"12",
+		"--close",
+		"--deposit",
+		"1",
+		"--suri",
+		"//Bob",
+	];
+	let (watched, quality) = tokio::join!(json(&node, &watch), async {
+		tokio::time::sleep(Duration::from_secs(8)).await;
+		json(&node, &["stream", "stats", &id_text]).await
+	});
+	let figures = &quality["quality"];
+	assert_eq!(figures["viewers"], 1, "{quality}");
+	assert_eq!(figures["reporting"], 1, "{quality}");
+	assert!(figures["rtt_ms"]["max"].as_f64().unwrap() < 500.0, "{quality}");
+	assert!(figures["delivered_kbps"]["p50"].as_f64().unwrap() > 100.0, "{quality}");
 	assert!(watched["frames"].as_u64().unwrap() > 200, "{watched}");
 	let paid: u128 = watched["paid"].as_str().unwrap().parse().unwrap();
 	// 12 s at 0.001 SUT/s, paid up to 4 s ahead every 2 s; the last answers may still be on
@@ -167,6 +173,11 @@ async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
 		channels.as_array().unwrap().iter().find(|c| c["id"] == channel).expect("Bob's channel");
 	assert!(listed["closes_at"].is_number(), "{listed}");
 	assert_eq!(listed["deposit"], "1000000000000");
+
+	let table = ok(&node, &["stream", "stats", &id_text]).await;
+	assert!(table.contains(" viewers, ") && table.contains("round trip"), "{table}");
+	let refused = fails(&node, &["stream", "stats", "4242"]).await;
+	assert!(refused.contains("not live"), "{refused}");
 
 	// The node's status shows the chain and the stream being served.
 	let status = json(&node, &["status"]).await;
@@ -333,12 +344,19 @@ async fn errors_say_what_to_do() {
 	// A title full of terminal escapes (clear the screen, retitle the window, ring the bell,
 	// reverse the text) is shown escaped, in tables and in details; JSON keeps it as it is.
 	let evil = "\u{1b}[2J\u{1b}]0;pwned\u{7}\u{1b}[31mred\u{202e}cod.exe";
-	let created =
-		json(&node, &["stream", "create", "--title", evil, "--price-per-second", "0", "--suri", "//Alice"])
-			.await;
+	let created = json(
+		&node,
+		&["stream", "create", "--title", evil, "--price-per-second", "0", "--suri", "//Alice"],
+	)
+	.await;
 	let evil_id = created["id"].to_string();
-	for shown in [ok(&node, &["stream", "list"]).await, ok(&node, &["stream", "show", &evil_id]).await] {
-		assert!(!shown.contains('\u{1b}') && !shown.contains('\u{7}') && !shown.contains('\u{202e}'), "{shown:?}");
+	for shown in
+		[ok(&node, &["stream", "list"]).await, ok(&node, &["stream", "show", &evil_id]).await]
+	{
+		assert!(
+			!shown.contains('\u{1b}') && !shown.contains('\u{7}') && !shown.contains('\u{202e}'),
+			"{shown:?}"
+		);
 		assert!(shown.contains("\\u{1b}[2J\\u{1b}]0;pwned\\u{7}"), "{shown}");
 	}
 	assert_eq!(json(&node, &["stream", "show", &evil_id]).await["title"], evil);
@@ -356,5 +374,9 @@ async fn errors_say_what_to_do() {
 		.unwrap();
 	assert!(!output.status.success());
 	let stderr = String::from_utf8_lossy(&output.stderr);
-	assert!(stderr.contains("--relay needs the relay's account key") && stderr.contains("--key-type strm"), "{stderr}");
+	assert!(
+		stderr.contains("--relay needs the relay's account key")
+			&& stderr.contains("--key-type strm"),
+		"{stderr}"
+	);
 }

@@ -42,9 +42,11 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 			looped: true,
 		})
 	};
-	let (status, reason) = refusal(publish(Some(token(&client, key, bob, id, Purpose::Publish))).await);
+	let (status, reason) =
+		refusal(publish(Some(token(&client, key, bob, id, Purpose::Publish))).await);
 	assert_eq!(status, 403, "{reason}");
-	let (status, reason) = refusal(publish(Some(token(&client, key, alice, id, Purpose::Watch))).await);
+	let (status, reason) =
+		refusal(publish(Some(token(&client, key, alice, id, Purpose::Watch))).await);
 	assert_eq!(status, 401, "{reason}");
 	let publisher = publish(Some(token(&client, key, alice, id, Purpose::Publish))).await.unwrap();
 
@@ -59,7 +61,8 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	assert_eq!(status, 401, "{reason}");
 	assert_eq!(refusal(watch(Some(token(&client, key, bob, id + 1, Purpose::Watch))).await).0, 401);
 	// Charlie is who he says, but has not paid.
-	let (status, reason) = refusal(watch(Some(token(&client, key, charlie, id, Purpose::Watch))).await);
+	let (status, reason) =
+		refusal(watch(Some(token(&client, key, charlie, id, Purpose::Watch))).await);
 	assert_eq!(status, 402, "{reason}");
 	assert!(reason.contains("payment required"), "{reason}");
 
@@ -112,7 +115,8 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 	client.submit(&alice.pair(), end, WaitFor::InBlock).await.unwrap();
 	let reason = eve_viewer.wait_ended(Duration::from_secs(10)).await;
 	assert!(reason.is_some(), "Eve's session did not end with the stream");
-	let (status, reason) = refusal(watch(Some(token(&client, key, ferdie, id, Purpose::Watch))).await);
+	let (status, reason) =
+		refusal(watch(Some(token(&client, key, ferdie, id, Purpose::Watch))).await);
 	assert!(status == 403 || status == 404, "{status}: {reason}");
 
 	for viewer in [viewer, dave_viewer, eve_viewer] {
@@ -213,6 +217,17 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 	assert_eq!(value("sutantra_streaming_live_streams"), 1.0);
 	assert_eq!(value("sutantra_streaming_viewers"), 1.0);
 	assert!(value("sutantra_streaming_bytes_sent_total") > 1_000_000.0);
+	// The viewer's receiver reports, sampled each second into the stream's histograms.
+	let samples = value("sutantra_streaming_viewer_loss_ratio_count");
+	assert!(samples >= 10.0, "{samples} samples in 20 s of viewing");
+	assert!(value("sutantra_streaming_viewer_loss_ratio_sum") / samples < 0.05);
+	let rtt = value("sutantra_streaming_viewer_rtt_seconds_sum")
+		/ value("sutantra_streaming_viewer_rtt_seconds_count");
+	assert!(rtt > 0.0 && rtt < 0.5, "mean round trip {rtt} s over loopback");
+	let delivered = value("sutantra_streaming_viewer_delivered_bits_per_second_sum")
+		/ value("sutantra_streaming_viewer_delivered_bits_per_second_count");
+	assert!(delivered > 100_000.0, "mean delivered {delivered} bit/s");
+	assert!(value("sutantra_streaming_viewer_jitter_seconds_count") >= 10.0);
 
 	viewer.stop().await.unwrap();
 	publisher.stop().await.unwrap();

@@ -50,6 +50,10 @@ pub(super) async fn run(cmd: &StreamCmd) -> Outcome {
 			let session = Session::connect(client).await?;
 			show(&session, *id).await
 		},
+		StreamCmd::Stats { id, client } => {
+			let session = Session::connect(client).await?;
+			stats(&session, *id).await
+		},
 		StreamCmd::Start { id, client, signer: signer_args } => {
 			let key = signer(signer_args)?;
 			let session = Session::connect(client).await?;
@@ -554,4 +558,44 @@ fn stream_json(id: u64, info: &StreamInfo) -> serde_json::Value {
 		"origin": info.origin.as_ref().map(|origin| String::from_utf8_lossy(origin).into_owned()),
 		"deposit": info.deposit.to_string(),
 	})
+}
+
+/// `stream stats ID`: the stream's delivery quality on the node (`GET /streams/{id}/quality`).
+async fn stats(session: &Session, id: u64) -> Outcome {
+	let base = session.streaming_url()?;
+	let url = format!("{base}/streams/{id}/quality");
+	let answer =
+		sutantra_streaming::client::Signalling::new()?.get_json(&url).await.map_err(|error| {
+			Failure(format!(
+				"{error}; is stream {id} live on this node? (`sutantra-node stream list --live`)"
+			))
+		})?;
+	let quality = &answer["quality"];
+	session.print(answer.clone(), || {
+		let count = |name: &str| quality[name].as_u64().unwrap_or(0);
+		let mut text = format!(
+			"stream {id} on {base}: {} viewers, {} reporting (receiver reports of the last 5 s)\n",
+			count("viewers"),
+			count("reporting")
+		);
+		text.push_str(&format!("{:<12} {:>12} {:>12} {:>12}\n", "", "median", "95th", "worst"));
+		let rows: [(&str, &str, fn(f64) -> String); 4] = [
+			("round trip", "rtt_ms", |ms| format!("{ms:.1} ms")),
+			("loss", "fraction_lost", |fraction| format!("{:.2} %", fraction * 100.0)),
+			("jitter", "jitter_ms", |ms| format!("{ms:.1} ms")),
+			("delivered", "delivered_kbps", |kbps| format!("{kbps:.0} kbit/s")),
+		];
+		for (label, name, show) in rows {
+			let spread = &quality[name];
+			let at = |which: &str| spread[which].as_f64().map_or_else(|| "-".to_owned(), show);
+			text.push_str(&format!(
+				"{label:<12} {:>12} {:>12} {:>12}\n",
+				at("p50"),
+				at("p95"),
+				at("max")
+			));
+		}
+		text.trim_end().to_owned()
+	});
+	Ok(())
 }

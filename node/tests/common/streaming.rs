@@ -121,7 +121,6 @@ pub fn refusal<T>(result: sutantra_streaming::Result<T>) -> (u16, String) {
 	}
 }
 
-
 /// A viewer connects to stream `id` at the streaming server `base` with `token`.
 pub async fn watch_with_token(
 	base: &str,
