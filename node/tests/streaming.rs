@@ -40,6 +40,7 @@ async fn the_chain_decides_who_publishes_and_who_watches() {
 			token,
 			file: fixture(),
 			looped: true,
+			lower_layers: Vec::new(),
 		})
 	};
 	let (status, reason) =

@@ -182,6 +182,7 @@ async fn publisher_role(endpoint: &str, fixture: &str) {
 		token: None,
 		file,
 		looped: true,
+		lower_layers: Vec::new(),
 	})
 	.await
 	.expect("publisher connects");

@@ -537,6 +537,7 @@ async fn an_owner_that_stops_reading_events_stalls_no_session() {
 		token: None,
 		file: common::fixture(),
 		looped: true,
+		lower_layers: Vec::new(),
 	})
 	.await
 	.unwrap();

@@ -457,3 +457,63 @@ async fn viewers_receiver_reports_give_each_stream_its_quality() {
 	.await;
 	assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_simulcast_publisher_sends_three_layers_and_a_viewer_gets_the_best() {
+	use sutantra_streaming::client::{PublishOptions, Publisher};
+	let node = TestEngine::loopback(Arc::new(TokenPolicy)).await;
+	let _publisher = Publisher::start(PublishOptions {
+		endpoint: node.whip("40"),
+		token: Some("creator".into()),
+		file: common::fixture(),
+		looped: true,
+		lower_layers: vec![
+			common::fixture_named("testsrc-160x90-30fps-vp8-120k.ivf"),
+			common::fixture_named("testsrc-320x180-30fps-vp8-400k.ivf"),
+		],
+	})
+	.await
+	.unwrap();
+	// The three layers arrive and are measured.
+	let deadline = std::time::Instant::now() + Duration::from_secs(10);
+	let layers = loop {
+		let streams = node.engine.live_streams();
+		if let Some(layers) = streams.first().map(|stream| stream.tracks[0].layers.clone()) {
+			if layers.len() == 3 && layers.iter().all(|bps| *bps > 0) {
+				break layers;
+			}
+		}
+		assert!(std::time::Instant::now() < deadline, "three layers never arrived: {streams:?}");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	};
+	println!("simulcast layers arriving, bit/s by layer: {layers:?}");
+	let mut ranked = layers.clone();
+	ranked.sort_unstable();
+	assert!(
+		ranked[0] > 50_000 && ranked[1] > ranked[0] * 2 && ranked[2] > ranked[1] * 2,
+		"{layers:?}"
+	);
+	let best = layers.iter().position(|bps| *bps == ranked[2]).unwrap() as u8;
+
+	let viewer = node.viewer("40", "viewer").await.unwrap();
+	let stats = viewer.wait_for_frames(FRAMES, WAIT).await.unwrap();
+	assert_eq!(stats.started_with_keyframe, Some(true), "{stats:?}");
+	let before = (viewer.stats().payload_bytes, std::time::Instant::now());
+	tokio::time::sleep(Duration::from_secs(2)).await;
+	let kbps = (viewer.stats().payload_bytes - before.0) as f64 * 8.0
+		/ before.1.elapsed().as_secs_f64()
+		/ 1000.0;
+	assert!(kbps > ranked[1] as f64 * 1.5 / 1000.0, "{kbps} kbit/s: not the best layer");
+	let session = node
+		.engine
+		.sessions()
+		.into_iter()
+		.find(|session| session.role == Role::Viewer)
+		.unwrap()
+		.session;
+	let figures = node.engine.session_stats(session).await.unwrap();
+	assert_eq!(figures.video_layer, Some(best), "{figures:?}");
+	assert_eq!(figures.layer_switches, 0, "{figures:?}");
+	let frames = viewer.stats();
+	assert_eq!(frames.packets_lost, 0, "{frames:?}");
+}

@@ -56,6 +56,7 @@ async fn whip_and_whep_work_over_https_and_stalled_handshakes_hold_nobody_up() {
 		token: Some("creator".into()),
 		file: fixture(),
 		looped: true,
+		lower_layers: Vec::new(),
 	})
 	.await
 	.expect("publishing over HTTPS");

@@ -417,6 +417,7 @@ async fn publish(
 		token: Some(token),
 		file: path,
 		looped: true,
+		lower_layers: Vec::new(),
 	})
 	.await?;
 	let base = session.streaming_url()?;

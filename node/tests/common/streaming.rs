@@ -60,6 +60,7 @@ pub async fn publish_test_source(
 		token: Some(token(client, node_key(base).await, creator, id, Purpose::Publish)),
 		file: fixture(),
 		looped: true,
+		lower_layers: Vec::new(),
 	})
 	.await
 	.unwrap()

@@ -1,15 +1,18 @@
-//! A WHIP publisher that sends a VP8 or VP9 IVF file at real-time pace, looping it if asked.
+//! A WHIP publisher that sends a VP8 or VP9 IVF file at real-time pace, looping it if asked, or
+//! several encodings of the same picture as simulcast layers.
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rtc::media::io::ivf_reader::IVFReader;
 use rtc::media::Sample;
+use rtc::rtp::extension::HeaderExtension;
 use rtc::rtp_transceiver::rtp_sender::{RTCRtpCodec, RtpCodecKind};
+use rtc::shared::marshal::{Marshal, MarshalSize};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -20,7 +23,7 @@ use webrtc::peer_connection::{
 
 use super::signalling::Signalling;
 use super::ConnectionSignals;
-use crate::engine::media_track;
+use crate::engine::{media_track, simulcast_track};
 use crate::error::{Error, Result};
 
 const LOG_TARGET: &str = "streaming::publisher";
@@ -36,6 +39,39 @@ pub struct PublishOptions {
 	pub file: PathBuf,
 	/// Start again at the end of the file (a continuous test source).
 	pub looped: bool,
+	/// Simulcast: up to two more encodings of the same picture at lower quality (same codec and
+	/// frame rate, keyframes at the same frames), lowest first. With them the video is sent as
+	/// layers `q`, `h`, `f` (RFC 8853), `file` the best; without them, as one encoding.
+	pub lower_layers: Vec<PathBuf>,
+}
+
+/// The rids of up to three simulcast layers, lowest quality first.
+const RIDS: [&str; 3] = ["q", "h", "f"];
+const SDES_MID: &str = "urn:ietf:params:rtp-hdrext:sdes:mid";
+const SDES_RTP_STREAM_ID: &str = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id";
+
+/// An RTP header extension whose value is a short string (RFC 7941 SDES items: the mid and the
+/// rid that tell the receiver which transceiver and which simulcast layer a packet is).
+struct SdesItem(bytes::Bytes);
+
+impl MarshalSize for SdesItem {
+	fn marshal_size(&self) -> usize {
+		self.0.len()
+	}
+}
+
+impl Marshal for SdesItem {
+	fn marshal_to(&self, buf: &mut [u8]) -> rtc::shared::error::Result<usize> {
+		let into = buf.get_mut(..self.0.len()).ok_or(rtc::shared::error::Error::BufferTooShort)?;
+		into.copy_from_slice(&self.0);
+		Ok(self.0.len())
+	}
+}
+
+/// The media section id of the offer's video, which simulcast packets carry.
+fn video_mid(sdp: &str) -> Option<String> {
+	let video = sdp.split("\nm=").find(|section| section.starts_with("video"))?;
+	video.lines().find_map(|line| line.trim_end().strip_prefix("a=mid:").map(str::to_owned))
 }
 
 /// A running publish. Dropping it without [`Publisher::stop`] leaves the session to time out.
@@ -134,22 +170,50 @@ impl IvfSource {
 impl Publisher {
 	/// Connects to the WHIP endpoint and starts sending once the connection is up.
 	pub async fn start(options: PublishOptions) -> Result<Publisher> {
-		let (source, reader) = IvfSource::open(&options.file)?;
+		if options.lower_layers.len() >= RIDS.len() {
+			return Err(Error::Client(format!(
+				"at most {} simulcast layers: give at most {} lower ones",
+				RIDS.len(),
+				RIDS.len() - 1
+			)));
+		}
+		let mut layers = Vec::new();
+		for path in options.lower_layers.iter().chain([&options.file]) {
+			layers.push(IvfSource::open(path)?);
+		}
+		let source = &layers[layers.len() - 1].0;
+		for (lower, _) in &layers {
+			if lower.codec.mime_type != source.codec.mime_type
+				|| lower.frame_interval != source.frame_interval
+			{
+				return Err(Error::Client(format!(
+					"{}: a simulcast layer must have the codec and frame rate of {}",
+					lower.path.display(),
+					source.path.display()
+				)));
+			}
+		}
 		let signalling = Signalling::new()?;
 		let (signals, watch) = ConnectionSignals::new();
 		let peer = super::client_peer(&options.endpoint, Arc::new(Events(signals))).await?;
 
-		let ssrc: u32 = rand::random();
-		let track = Arc::new(TrackLocalStaticSample::new(
-			Instant::now(),
+		let ssrcs: Vec<u32> = layers.iter().map(|_| rand::random()).collect();
+		let simulcast = layers.len() > 1;
+		let media = if simulcast {
+			let rids = &RIDS[RIDS.len() - layers.len()..];
+			let encodings: Vec<(String, u32)> =
+				rids.iter().map(|rid| rid.to_string()).zip(ssrcs.iter().copied()).collect();
+			simulcast_track("sutantra-publish", "video", &encodings, source.codec.clone())
+		} else {
 			media_track(
 				"sutantra-publish",
 				"video",
 				RtpCodecKind::Video,
-				ssrc,
+				ssrcs[0],
 				source.codec.clone(),
-			),
-		)?);
+			)
+		};
+		let track = Arc::new(TrackLocalStaticSample::new(Instant::now(), media)?);
 		let sender = peer.add_track(track.clone() as Arc<dyn TrackLocal>).await?;
 
 		let resource = super::negotiate(
@@ -171,21 +235,49 @@ impl Publisher {
 			let _ = peer.close().await;
 			return Err(Error::Client("the server accepted no codec of the offer".into()));
 		};
-		tracing::info!(target: LOG_TARGET, %resource, "publishing {}", source.path.display());
+		// Simulcast packets say which transceiver (mid) and which layer (rid) they are.
+		let mid = match simulcast {
+			true => peer.local_description().await.and_then(|offer| video_mid(&offer.sdp)),
+			false => None,
+		};
+		if simulcast && mid.is_none() {
+			let _ = signalling.delete(&resource, options.token.as_deref()).await;
+			let _ = peer.close().await;
+			return Err(Error::Client(
+				"the offer has no video section to send simulcast on".into(),
+			));
+		}
+		tracing::info!(target: LOG_TARGET, %resource, layers = layers.len(), "publishing {}", source.path.display());
+		let rids = &RIDS[RIDS.len() - layers.len()..];
+		let layers: Vec<Layer> = layers
+			.into_iter()
+			.zip(ssrcs)
+			.zip(rids)
+			.map(|(((source, reader), ssrc), rid)| Layer {
+				source,
+				reader,
+				ssrc,
+				rid: simulcast.then(|| rid.to_string()),
+				frames_in_file: 0,
+			})
+			.collect();
 
 		let frames_sent = Arc::new(AtomicU64::new(0));
 		let cancel = CancellationToken::new();
 		// Like a live encoder, answer a keyframe request (a viewer joined, or lost packets) with
 		// a keyframe: the next one in the file, at once.
-		let keyframe_wanted = Arc::new(AtomicBool::new(false));
-		tokio::spawn(watch_keyframe_requests(track.clone(), keyframe_wanted.clone(), cancel.clone()));
+		let keyframe_wanted = Arc::new(AtomicU8::new(0));
+		let ssrcs = layers.iter().map(|layer| layer.ssrc).collect();
+		tokio::spawn(watch_keyframe_requests(
+			track.clone(),
+			ssrcs,
+			keyframe_wanted.clone(),
+			cancel.clone(),
+		));
+		let sending = Sending { track, payload_type, mid, looped: options.looped };
 		let sender_task = tokio::spawn(send_frames(
-			source,
-			reader,
-			track,
-			ssrc,
-			payload_type,
-			options.looped,
+			sending,
+			layers,
 			frames_sent.clone(),
 			keyframe_wanted,
 			cancel.clone(),
@@ -235,66 +327,104 @@ impl Publisher {
 	}
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn send_frames(
+/// One encoding being sent: its file, and its SSRC and rid (simulcast).
+struct Layer {
 	source: IvfSource,
-	mut reader: IVFReader<BufReader<File>>,
-	track: Arc<TrackLocalStaticSample>,
+	reader: IVFReader<BufReader<File>>,
 	ssrc: u32,
+	rid: Option<String>,
+	frames_in_file: u64,
+}
+
+/// Where and how the frames go.
+struct Sending {
+	track: Arc<TrackLocalStaticSample>,
 	payload_type: u8,
+	mid: Option<String>,
 	looped: bool,
+}
+
+/// Sends a frame of every layer each frame interval; a layer asked for a keyframe skips ahead to
+/// its next one. Ends with the shortest file (unless looping).
+async fn send_frames(
+	sending: Sending,
+	mut layers: Vec<Layer>,
 	frames_sent: Arc<AtomicU64>,
-	keyframe_wanted: Arc<AtomicBool>,
+	keyframe_wanted: Arc<AtomicU8>,
 	cancel: CancellationToken,
 ) -> Result<()> {
-	let mut ticker = tokio::time::interval(source.frame_interval);
+	let interval = layers[0].source.frame_interval;
+	let mut ticker = tokio::time::interval(interval);
 	ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-	let mut frames_in_file = 0u64;
 	loop {
 		tokio::select! {
 			_ = cancel.cancelled() => return Ok(()),
 			_ = ticker.tick() => {},
 		}
-		let mut frame = match reader.parse_next_frame() {
+		let wanted = keyframe_wanted.swap(0, Ordering::Relaxed);
+		let now = Instant::now();
+		for (index, layer) in layers.iter_mut().enumerate() {
+			let Some(frame) = layer.next_frame(sending.looped, wanted & (1 << index) != 0)? else {
+				return Ok(());
+			};
+			let sample = Sample { data: frame.freeze(), duration: interval, ..Sample::new(now) };
+			let mut writer = sending.track.sample_writer(layer.ssrc, sending.payload_type);
+			if let (Some(mid), Some(rid)) = (&sending.mid, &layer.rid) {
+				for (uri, value) in [(SDES_MID, mid), (SDES_RTP_STREAM_ID, rid)] {
+					writer = writer.with_extension(HeaderExtension::Custom {
+						uri: uri.into(),
+						extension: Box::new(SdesItem(bytes::Bytes::from(
+							value.clone().into_bytes(),
+						))),
+					});
+				}
+			}
+			if let Err(error) = writer.write_sample(&sample).await {
+				if cancel.is_cancelled() {
+					return Ok(());
+				}
+				return Err(Error::WebRtc(error.to_string()));
+			}
+		}
+		frames_sent.fetch_add(1, Ordering::Relaxed);
+	}
+}
+
+impl Layer {
+	/// The layer's next frame (its next keyframe if `keyframe`); `None` at the end of a file that
+	/// does not loop.
+	fn next_frame(&mut self, looped: bool, keyframe: bool) -> Result<Option<bytes::BytesMut>> {
+		let mut frame = match self.reader.parse_next_frame() {
 			Ok((frame, _)) => frame,
-			Err(_) if frames_in_file > 0 && looped => {
-				reader = source.reopen()?;
-				frames_in_file = 0;
-				continue;
+			Err(_) if self.frames_in_file > 0 && looped => {
+				self.reader = self.source.reopen()?;
+				self.frames_in_file = 0;
+				match self.reader.parse_next_frame() {
+					Ok((frame, _)) => frame,
+					Err(error) => return Err(self.unreadable(error)),
+				}
 			},
-			Err(_) if frames_in_file > 0 => return Ok(()),
-			Err(error) => {
-				return Err(Error::Client(format!(
-					"{}: no frame could be read ({error})",
-					source.path.display()
-				)))
-			},
+			Err(_) if self.frames_in_file > 0 => return Ok(None),
+			Err(error) => return Err(self.unreadable(error)),
 		};
-		frames_in_file += 1;
-		if keyframe_wanted.swap(false, Ordering::Relaxed) && !source.is_keyframe(&frame) {
+		self.frames_in_file += 1;
+		if keyframe && !self.source.is_keyframe(&frame) {
 			// Skip ahead to the file's next keyframe (its first frame is one).
-			match next_keyframe(&source, &mut reader, looped)? {
+			match next_keyframe(&self.source, &mut self.reader, looped)? {
 				Some((keyframe, reopened)) => {
 					if reopened {
-						frames_in_file = 1;
+						self.frames_in_file = 1;
 					}
 					frame = keyframe;
 				},
-				None => return Ok(()),
+				None => return Ok(None),
 			}
 		}
-		let sample = Sample {
-			data: frame.freeze(),
-			duration: source.frame_interval,
-			..Sample::new(Instant::now())
-		};
-		if let Err(error) = track.sample_writer(ssrc, payload_type).write_sample(&sample).await {
-			if cancel.is_cancelled() {
-				return Ok(());
-			}
-			return Err(Error::WebRtc(error.to_string()));
-		}
-		frames_sent.fetch_add(1, Ordering::Relaxed);
+		Ok(Some(frame))
+	}
+
+	fn unreadable(&self, error: impl std::fmt::Display) -> Error {
+		Error::Client(format!("{}: no frame could be read ({error})", self.source.path.display()))
 	}
 }
 
@@ -319,25 +449,40 @@ fn next_keyframe(
 	}
 }
 
-/// Sets `wanted` whenever the server asks the track for a keyframe (PLI or FIR).
+/// Marks in `wanted` (a bit per layer, by index in `ssrcs`) the layers the server asks a
+/// keyframe of (PLI or FIR); a request naming no layer of ours asks for all of them.
 async fn watch_keyframe_requests(
 	track: Arc<TrackLocalStaticSample>,
-	wanted: Arc<AtomicBool>,
+	ssrcs: Vec<u32>,
+	wanted: Arc<AtomicU8>,
 	cancel: CancellationToken,
 ) {
+	use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
+	use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+	let layer_of = |ssrc: u32| ssrcs.iter().position(|ours| *ours == ssrc);
 	loop {
 		let event = tokio::select! {
 			_ = cancel.cancelled() => return,
 			event = track.poll() => event,
 		};
-		match event {
-			Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
-				if packets.iter().any(|packet| crate::engine::is_keyframe_request(packet.as_ref())) {
-					wanted.store(true, Ordering::Relaxed);
-				}
-			},
-			Some(_) => {},
-			None => return,
+		let Some(event) = event else { return };
+		let TrackLocalEvent::OnRtcpPacket(packets) = event else { continue };
+		for packet in packets {
+			let packet = packet.as_any();
+			let asked: Vec<u32> = if let Some(pli) = packet.downcast_ref::<PictureLossIndication>()
+			{
+				vec![pli.media_ssrc]
+			} else if let Some(fir) = packet.downcast_ref::<FullIntraRequest>() {
+				fir.fir.iter().map(|entry| entry.ssrc).collect()
+			} else {
+				continue;
+			};
+			let mut bits =
+				asked.into_iter().filter_map(layer_of).fold(0u8, |bits, layer| bits | 1 << layer);
+			if bits == 0 {
+				bits = u8::MAX;
+			}
+			wanted.fetch_or(bits, Ordering::Relaxed);
 		}
 	}
 }

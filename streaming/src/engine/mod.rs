@@ -13,6 +13,7 @@ mod publisher;
 mod quality;
 mod relay;
 mod session;
+mod simulcast;
 mod viewer;
 
 use std::collections::{HashMap, HashSet};
@@ -37,7 +38,7 @@ use crate::types::{LeaveReason, Role, SessionId, StreamId};
 
 pub(crate) use keyframes::is_keyframe_request;
 pub use media_socket::MediaSocketStats;
-pub(crate) use peer::{ice_pacing, media_track, new_peer, PeerFactory};
+pub(crate) use peer::{ice_pacing, media_track, new_peer, simulcast_track, PeerFactory};
 pub use quality::{Reception, Spread, StreamQuality};
 pub use relay::{DirectoryEntry, Upstream, UpstreamLocator};
 
@@ -122,6 +123,9 @@ pub struct TrackSummary {
 	pub kind: String,
 	/// The RTP mime type, e.g. `video/VP8`.
 	pub codec: String,
+	/// A simulcast track's layers: each one's arriving bitrate as measured, bits/s, by layer
+	/// index (in the order they arrived); one entry for a track that is not simulcast.
+	pub layers: Vec<u64>,
 }
 
 /// A session's figures: the engine's own counters plus what WebRTC's statistics report.
@@ -154,6 +158,11 @@ pub struct SessionStats {
 	pub jitter_ms: Option<f64>,
 	/// A viewer's delivered media payload bitrate (what was sent, less what it reports lost).
 	pub delivered_bps: Option<f64>,
+	/// The simulcast layer of the video sent to this viewer (by layer index, see
+	/// [`TrackSummary::layers`]); `None` while it waits for a keyframe.
+	pub video_layer: Option<u8>,
+	/// How often this viewer's video switched layers.
+	pub layer_switches: u64,
 }
 
 /// Counters a session's tasks update without taking the engine's lock.
@@ -168,6 +177,9 @@ pub(crate) struct Counters {
 	dropped_datagrams: AtomicU64,
 	/// A viewer's receiver reports.
 	reception: Mutex<quality::ReceptionTracker>,
+	/// The simulcast layer of a viewer's video plus one (0: none yet).
+	video_layer: AtomicU64,
+	layer_switches: AtomicU64,
 }
 
 impl Counters {
@@ -196,6 +208,11 @@ impl Counters {
 		self.dropped_datagrams.fetch_add(1, Ordering::Relaxed);
 	}
 
+	pub(crate) fn on_layer(&self, layer: Option<u8>, switches: u64) {
+		self.video_layer.store(layer.map_or(0, |layer| u64::from(layer) + 1), Ordering::Relaxed);
+		self.layer_switches.store(switches, Ordering::Relaxed);
+	}
+
 	pub(crate) fn payload_bytes(&self) -> u64 {
 		self.payload_bytes.load(Ordering::Relaxed)
 	}
@@ -211,13 +228,16 @@ impl Counters {
 pub(crate) struct PublishedTrack {
 	pub(crate) kind: rtc::rtp_transceiver::rtp_sender::RtpCodecKind,
 	pub(crate) codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
+	/// Its simulcast layers (one for a track that is not simulcast).
+	pub(crate) layers: Arc<simulcast::Layers>,
 }
 
-/// A publisher's packet on its way to viewers: its track's index in the stream, stamped when it
-/// reached the engine.
+/// A publisher's packet on its way to viewers: its track's index in the stream and its simulcast
+/// layer (0 for a track that is not simulcast), stamped when it reached the engine.
 #[derive(Clone)]
 pub(crate) struct Relayed {
 	pub(crate) track: usize,
+	pub(crate) layer: u8,
 	pub(crate) arrived: Instant,
 	pub(crate) packet: rtc::rtp::Packet,
 }
@@ -417,11 +437,21 @@ pub(crate) async fn conclude(
 	Ok(Answer { session, sdp })
 }
 
-/// Asks a stream's publisher for a keyframe (coalesced with requests already pending).
-pub(crate) fn request_keyframe(inner: &Inner, stream: &StreamId) {
-	if let Some(requests) =
-		inner.state().streams.get(stream).and_then(|entry| entry.keyframe_requests.clone())
-	{
+/// Asks the publisher of `stream` for a keyframe of the video's simulcast `layers` (layer 0 for
+/// video that is not simulcast), at most once per `KEYFRAME_REQUEST_INTERVAL` however many
+/// viewers ask.
+pub(crate) fn request_layer_keyframes(inner: &Inner, stream: &StreamId, layers: &[u8]) {
+	let requests = {
+		let state = inner.state();
+		let Some(entry) = state.streams.get(stream) else { return };
+		if let Some(video) = entry.tracks.iter().find(|track| track.video_codec().is_some()) {
+			for layer in layers {
+				video.layers.want_keyframe(*layer);
+			}
+		}
+		entry.keyframe_requests.clone()
+	};
+	if let Some(requests) = requests {
 		let _ = requests.try_send(());
 	}
 }
@@ -638,6 +668,9 @@ impl Engine {
 						.map(|track| TrackSummary {
 							kind: track.kind.to_string(),
 							codec: track.codec.mime_type.clone(),
+							layers: (0..track.layers.count() as u8)
+								.map(|layer| track.layers.rate(layer))
+								.collect(),
 						})
 						.collect(),
 					live_since: unix_seconds(since),
@@ -719,6 +752,11 @@ impl Engine {
 			skipped_packets: counters.skipped_packets.load(Ordering::Relaxed),
 			dropped_messages: counters.dropped_messages.load(Ordering::Relaxed),
 			dropped_datagrams: counters.dropped_datagrams.load(Ordering::Relaxed),
+			video_layer: match counters.video_layer.load(Ordering::Relaxed) {
+				0 => None,
+				layer => u8::try_from(layer - 1).ok(),
+			},
+			layer_switches: counters.layer_switches.load(Ordering::Relaxed),
 			..SessionStats::default()
 		};
 		let figures = if let Some(driver) = driver {

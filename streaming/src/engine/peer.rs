@@ -150,8 +150,7 @@ const RETRANSMISSION_HISTORY: u16 = 256;
 fn server_interceptors(media_engine: &mut MediaEngine) -> Result<Registry> {
 	use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Slot};
 	use rtc::peer_connection::configuration::interceptor_registry::{
-		configure_rtcp_reports, configure_simulcast_extension_headers,
-		configure_twcc_receiver_only,
+		configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
 	};
 	use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, TYPE_RTCP_FB_NACK};
 	// What `configure_nack` does, with our history.
@@ -269,6 +268,34 @@ pub(crate) fn media_track(
 			codec,
 			..Default::default()
 		}],
+	)
+}
+
+/// A video track sent as simulcast layers: one encoding per `(rid, ssrc)`, lowest quality first.
+pub(crate) fn simulcast_track(
+	stream_id: &str,
+	track_id: &str,
+	layers: &[(String, u32)],
+	codec: RTCRtpCodec,
+) -> MediaStreamTrack {
+	let encodings = layers
+		.iter()
+		.map(|(rid, ssrc)| RTCRtpEncodingParameters {
+			rtp_coding_parameters: RTCRtpCodingParameters {
+				rid: rid.clone(),
+				ssrc: Some(*ssrc),
+				..Default::default()
+			},
+			codec: codec.clone(),
+			..Default::default()
+		})
+		.collect();
+	MediaStreamTrack::new(
+		stream_id.to_owned(),
+		track_id.to_owned(),
+		"video".to_owned(),
+		RtpCodecKind::Video,
+		encodings,
 	)
 }
 

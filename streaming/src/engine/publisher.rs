@@ -18,6 +18,7 @@ use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 use super::limits::{check_room, ClientAddress};
 use super::peer::{answer_offer, server_peer};
 use super::session::Media;
+use super::simulcast::{Layers, RateMeter};
 use super::{
 	Answer, Counters, Inner, PublishedTrack, Relayed, SessionEntry, StreamEntry, StreamPhase,
 	LOG_TARGET,
@@ -118,6 +119,10 @@ fn negotiate(
 struct Incoming {
 	index: usize,
 	video_codec: Option<crate::codec::VideoCodec>,
+	/// Its layers' SSRCs, by layer index (one for a track that is not simulcast).
+	ssrcs: Vec<u32>,
+	layers: Arc<Layers>,
+	meter: RateMeter,
 }
 
 /// The publisher's half of a session: its tracks, fanned out to the stream's viewers, and the
@@ -125,8 +130,8 @@ struct Incoming {
 pub(crate) struct Receiving {
 	tracks: HashMap<MediaStreamTrackId, Incoming>,
 	packets: broadcast::Sender<Relayed>,
-	/// The video track's receiver and SSRC, which keyframe requests are about.
-	video: Option<(RTCRtpReceiverId, u32)>,
+	/// The video track's receiver, which keyframe requests are about.
+	video: Option<(RTCRtpReceiverId, MediaStreamTrackId)>,
 	/// Handed to the stream when the video track arrives.
 	requests_sender: Option<mpsc::Sender<()>>,
 	requests: mpsc::Receiver<()>,
@@ -145,19 +150,48 @@ impl Receiving {
 		event: RTCTrackEvent,
 	) -> Option<EngineEvent> {
 		let RTCTrackEvent::OnOpen(init) = event else { return None };
+		if let Some(incoming) = self.tracks.get_mut(&init.track_id) {
+			// Another simulcast layer of a track already here (webrtc-rs opens each layer's SSRC
+			// on the one track).
+			if init.rid.is_none() || incoming.ssrcs.contains(&init.ssrc) {
+				return None;
+			}
+			match incoming.layers.add() {
+				Some(layer) => {
+					incoming.ssrcs.push(init.ssrc);
+					tracing::info!(target: LOG_TARGET, %session, ssrc = init.ssrc, rid = ?init.rid, layer, "simulcast layer arrived");
+				},
+				None => {
+					tracing::info!(target: LOG_TARGET, %session, ssrc = init.ssrc, rid = ?init.rid, "simulcast layer beyond the third not forwarded");
+				},
+			}
+			return None;
+		}
 		let receiver = peer.rtp_receiver(init.receiver_id)?;
 		let track = receiver.track();
 		let kind = track.kind();
-		let ssrc = track.ssrcs().next()?;
-		let codec = track.codec(ssrc).cloned()?;
+		let ssrc = init.ssrc;
+		let codec = track
+			.codec(ssrc)
+			.or_else(|| track.ssrcs().next().and_then(|first| track.codec(first)))?
+			.clone();
 		let keyframes =
 			if kind == RtpCodecKind::Video { self.requests_sender.take() } else { None };
-		let (index, live) = add_track(inner, session, kind, codec.clone(), ssrc, keyframes)?;
+		let layers = Arc::new(Layers::new(1));
+		let (index, live) =
+			add_track(inner, session, kind, codec.clone(), ssrc, keyframes, layers.clone())?;
 		if kind == RtpCodecKind::Video && self.video.is_none() {
-			self.video = Some((init.receiver_id, ssrc));
+			self.video = Some((init.receiver_id, init.track_id.clone()));
 		}
-		let published = PublishedTrack { kind, codec };
-		self.tracks.insert(init.track_id, Incoming { index, video_codec: published.video_codec() });
+		let video_codec = PublishedTrack { kind, codec, layers: layers.clone() }.video_codec();
+		let incoming = Incoming {
+			index,
+			video_codec,
+			ssrcs: vec![ssrc],
+			layers,
+			meter: RateMeter::new(Instant::now()),
+		};
+		self.tracks.insert(init.track_id, incoming);
 		live
 	}
 
@@ -167,11 +201,18 @@ impl Receiving {
 		packet: rtc::rtp::Packet,
 		counters: &Counters,
 	) {
-		let Some(incoming) = self.tracks.get(track) else { return };
+		let Some(incoming) = self.tracks.get_mut(track) else { return };
+		let layer = match incoming.ssrcs.iter().position(|ssrc| *ssrc == packet.header.ssrc) {
+			Some(layer) => layer as u8,
+			// A track that is not simulcast may change its SSRC; a fourth layer is not taken.
+			None if incoming.ssrcs.len() == 1 => 0,
+			None => return,
+		};
+		let now = Instant::now();
+		incoming.meter.count(&incoming.layers, layer, packet.payload.len(), now);
 		counters.count_packet(&packet, incoming.video_codec);
 		// No viewers is not an error: the packet is simply not needed.
-		let _ =
-			self.packets.send(Relayed { track: incoming.index, arrived: Instant::now(), packet });
+		let _ = self.packets.send(Relayed { track: incoming.index, layer, arrived: now, packet });
 	}
 
 	pub(crate) fn asks_keyframes(&self) -> bool {
@@ -206,10 +247,22 @@ impl Receiving {
 		}
 		self.request_pending = false;
 		self.next_request_at = now + KEYFRAME_REQUEST_INTERVAL;
-		let Some((receiver, media_ssrc)) = self.video else { return };
-		let Some(mut receiver) = peer.rtp_receiver(receiver) else { return };
-		let pli = PictureLossIndication { sender_ssrc: 0, media_ssrc };
-		if let Err(error) = receiver.write_rtcp(now, vec![Box::new(pli)]) {
+		let Some((receiver, track)) = &self.video else { return };
+		let Some(incoming) = self.tracks.get(track) else { return };
+		// The layers viewers asked a keyframe of (each layer is its own encoding).
+		let wanted = incoming.layers.take_wanted();
+		let requests: Vec<Box<dyn rtc::rtcp::Packet>> = incoming
+			.ssrcs
+			.iter()
+			.enumerate()
+			.filter(|(layer, _)| wanted & (1 << layer) != 0)
+			.map(|(_, &media_ssrc)| {
+				Box::new(PictureLossIndication { sender_ssrc: 0, media_ssrc })
+					as Box<dyn rtc::rtcp::Packet>
+			})
+			.collect();
+		let Some(mut receiver) = peer.rtp_receiver(*receiver) else { return };
+		if let Err(error) = receiver.write_rtcp(now, requests) {
 			tracing::debug!(target: LOG_TARGET, %error, "keyframe request not sent");
 		}
 	}
@@ -225,6 +278,7 @@ pub(super) fn add_track(
 	codec: rtc::rtp_transceiver::rtp_sender::RTCRtpCodec,
 	ssrc: u32,
 	keyframes: Option<mpsc::Sender<()>>,
+	layers: Arc<Layers>,
 ) -> Option<(usize, Option<EngineEvent>)> {
 	let (stream, index, went_live, first_of_several) = {
 		let mut state = inner.state();
@@ -237,7 +291,7 @@ pub(super) fn add_track(
 		if stream_entry.publisher != session {
 			return None;
 		}
-		stream_entry.tracks.push(PublishedTrack { kind, codec });
+		stream_entry.tracks.push(PublishedTrack { kind, codec, layers });
 		if keyframes.is_some() {
 			stream_entry.keyframe_requests = keyframes;
 		}
@@ -274,10 +328,15 @@ pub(super) async fn on_relayed_track(
 	let Some(&ssrc) = track.ssrcs().await.first() else { return };
 	let Some(codec) = track.codec(ssrc).await else { return };
 	let kind = track.kind().await;
-	let video_codec = PublishedTrack { kind, codec: codec.clone() }.video_codec();
+	// A relay pulls one layer: what its upstream chose to send it.
+	let layers = Arc::new(Layers::new(1));
+	let video_codec =
+		PublishedTrack { kind, codec: codec.clone(), layers: layers.clone() }.video_codec();
 	let (requests, pending) = mpsc::channel(1);
 	let keyframes = (kind == RtpCodecKind::Video).then_some(requests);
-	let Some((index, live)) = add_track(inner, session, kind, codec, ssrc, keyframes) else {
+	let Some((index, live)) =
+		add_track(inner, session, kind, codec, ssrc, keyframes, layers.clone())
+	else {
 		return;
 	};
 	if let Some(live) = live {
@@ -292,7 +351,7 @@ pub(super) async fn on_relayed_track(
 	if kind == RtpCodecKind::Video {
 		tokio::spawn(answer_keyframe_requests(track.clone(), ssrc, pending, cancel.clone()));
 	}
-	pump(track, index, packets, counters, video_codec, cancel).await;
+	pump(track, index, packets, counters, video_codec, layers, cancel).await;
 }
 
 /// Marks a stream live; false if it already was.
@@ -310,8 +369,10 @@ async fn pump(
 	packets: broadcast::Sender<Relayed>,
 	counters: Arc<Counters>,
 	video_codec: Option<crate::codec::VideoCodec>,
+	layers: Arc<Layers>,
 	cancel: CancellationToken,
 ) {
+	let mut meter = RateMeter::new(Instant::now());
 	loop {
 		let event = tokio::select! {
 			_ = cancel.cancelled() => return,
@@ -319,9 +380,11 @@ async fn pump(
 		};
 		match event {
 			Some(TrackRemoteEvent::OnRtpPacket(packet)) => {
+				let now = Instant::now();
+				meter.count(&layers, 0, packet.payload.len(), now);
 				counters.count_packet(&packet, video_codec);
 				// No viewers is not an error: the packet is simply not needed.
-				let _ = packets.send(Relayed { track: index, arrived: Instant::now(), packet });
+				let _ = packets.send(Relayed { track: index, layer: 0, arrived: now, packet });
 			},
 			Some(TrackRemoteEvent::OnEnded) | None => return,
 			Some(_) => {},

@@ -63,7 +63,8 @@ pub(crate) struct ReceptionTracker {
 impl ReceptionTracker {
 	/// Takes a receiver report. `clock` gives the RTP clock rate and whether it is video for
 	/// each SSRC the node sends the viewer (others are ignored); `payload_bytes` is what was
-	/// sent so far; `wall` is the wall clock now (sender reports carry wall-clock time).
+	/// sent so far; `wall` is the wall clock now (sender reports carry wall-clock time). Returns
+	/// the report's fraction lost (the worst of the viewer's tracks), if it was about them.
 	pub(crate) fn on_report(
 		&mut self,
 		report: &ReceiverReport,
@@ -71,7 +72,7 @@ impl ReceptionTracker {
 		payload_bytes: u64,
 		now: Instant,
 		wall: SystemTime,
-	) {
+	) -> Option<f64> {
 		let mut fraction_lost: Option<f64> = None;
 		for block in &report.reports {
 			let Some((rate, is_video)) = clock(block.ssrc).filter(|(rate, _)| *rate > 0) else {
@@ -89,7 +90,7 @@ impl ReceptionTracker {
 				self.latest.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
 			}
 		}
-		let Some(fraction_lost) = fraction_lost else { return };
+		let fraction_lost = fraction_lost?;
 		self.latest.fraction_lost = fraction_lost;
 		self.latest.packets_lost = self.streams.values().map(|(lost, _, _)| lost).sum();
 		self.latest.jitter_ms = self
@@ -112,6 +113,7 @@ impl ReceptionTracker {
 		}
 		self.latest.reports += 1;
 		self.at = Some(now);
+		Some(fraction_lost)
 	}
 
 	/// The viewer's reception, if it reported within [`STALE_AFTER`] of `now`.

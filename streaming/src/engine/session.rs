@@ -434,29 +434,28 @@ impl Driver {
 					}
 				},
 				RTCMessage::RtcpPacket(_, packets) => {
-					if let Some(Media::Viewer(forwarding)) = &self.media {
-						let reports = packets.iter().filter_map(|packet| {
-							packet
-								.as_any()
-								.downcast_ref::<rtc::rtcp::receiver_report::ReceiverReport>()
-						});
-						for report in reports {
-							let sent = self.counters.payload_bytes();
-							self.counters.reception().on_report(
-								report,
-								|ssrc| forwarding.clock(ssrc),
-								sent,
-								self.now,
-								std::time::SystemTime::now(),
-							);
+					let Some(Media::Viewer(forwarding)) = self.media.as_mut() else { continue };
+					let reports = packets.iter().filter_map(|packet| {
+						packet.as_any().downcast_ref::<rtc::rtcp::receiver_report::ReceiverReport>()
+					});
+					for report in reports {
+						let sent = self.counters.payload_bytes();
+						let fraction_lost = self.counters.reception().on_report(
+							report,
+							|ssrc| forwarding.clock(ssrc),
+							sent,
+							self.now,
+							std::time::SystemTime::now(),
+						);
+						if let Some(fraction_lost) = fraction_lost {
+							// The viewer's link may call for another simulcast layer.
+							forwarding.adapt(&self.inner, &self.stream, fraction_lost, self.now);
 						}
 					}
-					let wants_keyframe =
-						packets.iter().any(|packet| super::is_keyframe_request(packet.as_ref()));
-					if wants_keyframe && matches!(self.media, Some(Media::Viewer(_))) {
-						// The viewer lost packets or its decoder failed: ask the publisher,
-						// coalesced with everyone else's requests.
-						super::request_keyframe(&self.inner, &self.stream);
+					if packets.iter().any(|packet| super::is_keyframe_request(packet.as_ref())) {
+						// The viewer lost packets or its decoder failed: ask the publisher for
+						// the layer it is sent, coalesced with everyone else's requests.
+						forwarding.request_keyframes(&self.inner, &self.stream);
 					}
 				},
 				RTCMessage::DataChannelMessage(channel, message) => {

@@ -14,6 +14,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use super::limits::{check_room, ClientAddress, MessageAllowance, Verdict};
 use super::peer::{answer_offer, server_peer};
 use super::session::Media;
+use super::simulcast::{Adaptation, Admit, LayerSwitch, Layers};
 use super::{
 	media_track, Answer, Counters, Inner, PublishedTrack, Relayed, SessionEntry, StreamPhase,
 	LOG_TARGET, PAY_CHANNEL_LABEL,
@@ -134,13 +135,22 @@ fn negotiate(
 		let payload_type = peer.rtp_sender(sender).and_then(|mut sender| {
 			sender.get_parameters().rtp_parameters.codecs.first().map(|codec| codec.payload_type)
 		});
+		let codec = track.video_codec();
+		// Video whose keyframes are found can switch layers; it starts on the best that
+		// arrives (the receiver reports bring it down if the link does not carry it).
+		let switch = codec.is_some_and(VideoCodec::detects_keyframes).then(|| {
+			let best = track.layers.ranked().last().copied().unwrap_or(0);
+			LayerSwitch::new(best, track.codec.clock_rate)
+		});
 		forwards.push(payload_type.map(|payload_type| Forward {
 			sender,
 			ssrc,
 			payload_type,
-			codec: track.video_codec(),
+			codec,
 			clock_rate: track.codec.clock_rate,
-			waiting_for_keyframe: false,
+			layers: track.layers.clone(),
+			switch,
+			adaptation: Adaptation::new(Instant::now()),
 		}));
 	}
 	if forwards.iter().all(Option::is_none) {
@@ -166,15 +176,13 @@ struct Forward {
 	codec: Option<VideoCodec>,
 	/// The RTP clock of the track (its receiver reports' jitter is in it).
 	clock_rate: u32,
-	/// After joining or falling behind, video waits for a keyframe (its decoder could not use
-	/// anything before one).
-	waiting_for_keyframe: bool,
-}
-
-impl Forward {
-	fn is_gated(&self) -> bool {
-		self.codec.is_some_and(VideoCodec::detects_keyframes)
-	}
+	/// The track's simulcast layers.
+	layers: Arc<Layers>,
+	/// Video whose keyframes are found: the layer sent, switched at keyframes. After joining or
+	/// falling behind it waits for a keyframe (a decoder could not use anything before one).
+	/// Other tracks send their first layer as it comes.
+	switch: Option<LayerSwitch>,
+	adaptation: Adaptation,
 }
 
 /// What a viewer's driver takes from its stream: the next packet, or how many it missed.
@@ -214,14 +222,62 @@ impl Forwarding {
 		}
 	}
 
-	/// Holds every video track until its next keyframe; whether any track waits now.
-	fn wait_for_keyframes(&mut self) -> bool {
-		let mut waits = false;
-		for forward in self.forwards.iter_mut().flatten().filter(|forward| forward.is_gated()) {
-			forward.waiting_for_keyframe = true;
-			waits = true;
+	/// Holds every video track until its next keyframe and asks the publisher for one.
+	fn wait_for_keyframes(&mut self, inner: &Inner, stream: &StreamId) {
+		let mut layers = Vec::new();
+		for switch in
+			self.forwards.iter_mut().flatten().filter_map(|forward| forward.switch.as_mut())
+		{
+			switch.wait_for_keyframe();
+			layers.push(switch.target());
 		}
-		waits
+		if !layers.is_empty() {
+			super::request_layer_keyframes(inner, stream, &layers);
+		}
+	}
+
+	/// Asks the publisher for a keyframe of the layers this viewer is sent (the viewer lost
+	/// packets it could not recover, or its decoder failed).
+	pub(crate) fn request_keyframes(&self, inner: &Inner, stream: &StreamId) {
+		let layers: Vec<u8> = self
+			.forwards
+			.iter()
+			.flatten()
+			.filter_map(|forward| forward.switch.as_ref())
+			.map(|switch| switch.current().unwrap_or(switch.target()))
+			.collect();
+		super::request_layer_keyframes(inner, stream, &layers);
+	}
+
+	/// A receiver report said `fraction_lost`: each simulcast track may change layer, from its
+	/// next keyframe (asked for at once).
+	pub(crate) fn adapt(
+		&mut self,
+		inner: &Inner,
+		stream: &StreamId,
+		fraction_lost: f64,
+		now: Instant,
+	) {
+		let mut wanted = Vec::new();
+		for forward in self.forwards.iter_mut().flatten() {
+			let Some(switch) = forward.switch.as_mut() else { continue };
+			if forward.layers.count() < 2 {
+				continue;
+			}
+			let ranked = forward.layers.ranked();
+			if let Some(layer) =
+				forward.adaptation.on_report(switch.target(), &ranked, fraction_lost, now)
+			{
+				if layer != switch.target() {
+					tracing::debug!(target: LOG_TARGET, %stream, from = switch.target(), to = layer, fraction_lost, "viewer changes simulcast layer");
+					switch.retarget(layer);
+					wanted.push(layer);
+				}
+			}
+		}
+		if !wanted.is_empty() {
+			super::request_layer_keyframes(inner, stream, &wanted);
+		}
 	}
 
 	/// The viewer's connection is up: take the stream's packets from now on and ask the
@@ -235,8 +291,7 @@ impl Forwarding {
 		// Subscribe before asking for the keyframe, so the keyframe cannot pass by unseen.
 		let packets = inner.state().streams.get(stream).map(|entry| entry.packets.subscribe())?;
 		self.packets = Some(packets);
-		self.wait_for_keyframes();
-		super::request_keyframe(inner, stream);
+		self.wait_for_keyframes(inner, stream);
 		tracing::info!(target: LOG_TARGET, %stream, %session, "viewer connected");
 		Some(EngineEvent::ViewerJoined { stream: stream.clone(), session })
 	}
@@ -252,15 +307,13 @@ impl Forwarding {
 		delivery: Delivery,
 		now: Instant,
 	) -> Option<Instant> {
-		let Relayed { track, arrived, mut packet } = match delivery {
+		let Relayed { track, layer, arrived, mut packet } = match delivery {
 			Ok(relayed) => relayed,
 			Err(RecvError::Lagged(skipped)) => {
 				// This viewer fell behind the live edge: skip to the next keyframe rather than
 				// slow the stream down for everyone.
 				counters.skipped(skipped);
-				if self.wait_for_keyframes() {
-					super::request_keyframe(inner, stream);
-				}
+				self.wait_for_keyframes(inner, stream);
 				return None;
 			},
 			Err(RecvError::Closed) => {
@@ -269,11 +322,33 @@ impl Forwarding {
 			},
 		};
 		let forward = self.forwards.get_mut(track)?.as_mut()?;
-		if forward.waiting_for_keyframe {
-			if !forward.codec.is_some_and(|codec| codec.starts_keyframe(&packet.payload)) {
-				return None;
-			}
-			forward.waiting_for_keyframe = false;
+		match forward.switch.as_mut() {
+			Some(switch) => {
+				// Only a packet that could end a wait is looked into.
+				let starts_keyframe = switch.waits()
+					&& layer == switch.target()
+					&& forward.codec.is_some_and(|codec| codec.starts_keyframe(&packet.payload));
+				let (before, switches) = (switch.current(), switch.switches());
+				let header = &mut packet.header;
+				match switch.admit(
+					layer,
+					starts_keyframe,
+					header.sequence_number,
+					header.timestamp,
+					now,
+				) {
+					Admit::Send { sequence_number, timestamp } => {
+						header.sequence_number = sequence_number;
+						header.timestamp = timestamp;
+					},
+					Admit::Skip => return None,
+				}
+				if switch.current() != before || switch.switches() != switches {
+					counters.on_layer(switch.current(), switch.switches());
+				}
+			},
+			None if layer != 0 => return None,
+			None => {},
 		}
 		packet.header.ssrc = forward.ssrc;
 		packet.header.payload_type = forward.payload_type;

@@ -16,7 +16,13 @@ use tokio::sync::Notify;
 
 /// The committed test video.
 pub fn fixture() -> PathBuf {
-	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/testsrc-640x360-30fps-vp8.ivf")
+	fixture_named("testsrc-640x360-30fps-vp8.ivf")
+}
+
+/// A test video in `fixtures/`.
+#[allow(dead_code)]
+pub fn fixture_named(name: &str) -> PathBuf {
+	PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
 }
 
 /// Publishers need the token `creator`; viewers `viewer`, while `broke` must pay first.
@@ -127,6 +133,7 @@ impl TestEngine {
 			token: token.map(str::to_owned),
 			file: fixture(),
 			looped: true,
+			lower_layers: Vec::new(),
 		})
 		.await
 	}

@@ -1,0 +1,436 @@
+//! Simulcast: a publisher sends its video as up to three layers (the same picture encoded at
+//! different sizes and bitrates, RFC 8853 `a=simulcast` with `a=rid`), and each viewer is sent the
+//! one layer its link carries.
+//!
+//! - [`Layers`] is what a published video track shares with its viewers: each layer's bitrate as
+//!   the engine measures it arriving, and which layers viewers want a keyframe of.
+//! - [`LayerSwitch`] is one viewer's view of a track: the layer it is sent, the layer it should
+//!   be sent, and the rewriting that makes a switch invisible to its decoder. A switch happens
+//!   only at a keyframe of the new layer, and every packet's sequence number and timestamp are
+//!   rewritten so the viewer sees one continuous stream: sequence numbers carry on from the last
+//!   one sent, and the timestamp from the last one plus the time that passed.
+//! - [`Adaptation`] chooses the layer from what the viewer's receiver reports say (its bandwidth
+//!   estimate, see [`Adaptation::on_report`]).
+
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+/// The most layers a simulcast track may have; further ones in an offer are not forwarded.
+pub(crate) const MAX_LAYERS: usize = 3;
+/// The span over which a layer's arriving bitrate is measured.
+const RATE_WINDOW: Duration = Duration::from_millis(1000);
+
+/// A published video track's layers, shared by the publisher's session and the viewers'.
+#[derive(Default)]
+pub(crate) struct Layers {
+	/// How many layers arrived (1 for a track that is not simulcast).
+	count: AtomicUsize,
+	/// Each layer's bitrate over the last [`RATE_WINDOW`], bits/s (0: nothing arrives).
+	bps: [AtomicU64; MAX_LAYERS],
+	/// Layers (bit per layer) a viewer asked a keyframe of since the publisher last asked.
+	wanted: AtomicU8,
+}
+
+impl Layers {
+	/// A track of `count` layers.
+	pub(crate) fn new(count: usize) -> Self {
+		let layers = Self::default();
+		layers.count.store(count.clamp(1, MAX_LAYERS), Ordering::Relaxed);
+		layers
+	}
+
+	pub(crate) fn count(&self) -> usize {
+		self.count.load(Ordering::Relaxed)
+	}
+
+	/// One more layer arrived; its index, or `None` past [`MAX_LAYERS`].
+	pub(crate) fn add(&self) -> Option<u8> {
+		let index = self.count.load(Ordering::Relaxed);
+		(index < MAX_LAYERS).then(|| {
+			self.count.store(index + 1, Ordering::Relaxed);
+			index as u8
+		})
+	}
+
+	pub(crate) fn set_rate(&self, layer: u8, bps: u64) {
+		if let Some(rate) = self.bps.get(usize::from(layer)) {
+			rate.store(bps, Ordering::Relaxed);
+		}
+	}
+
+	/// The layer's measured bitrate, bits/s.
+	pub(crate) fn rate(&self, layer: u8) -> u64 {
+		self.bps.get(usize::from(layer)).map_or(0, |rate| rate.load(Ordering::Relaxed))
+	}
+
+	/// The layers that arrive, lowest bitrate first. Layers are ranked by what is measured, not
+	/// by their rids, whose names and order publishers choose freely.
+	pub(crate) fn ranked(&self) -> Vec<u8> {
+		let mut layers: Vec<u8> =
+			(0..self.count() as u8).filter(|layer| self.rate(*layer) > 0).collect();
+		layers.sort_by_key(|layer| self.rate(*layer));
+		layers
+	}
+
+	/// A viewer wants a keyframe of `layer`.
+	pub(crate) fn want_keyframe(&self, layer: u8) {
+		self.wanted.fetch_or(1 << layer.min(7), Ordering::Relaxed);
+	}
+
+	/// The layers whose keyframe was asked for since the last call (all, if none was named).
+	pub(crate) fn take_wanted(&self) -> u8 {
+		match self.wanted.swap(0, Ordering::Relaxed) {
+			0 => u8::MAX,
+			wanted => wanted,
+		}
+	}
+}
+
+/// Measures each layer's arriving bitrate for [`Layers`], on the publisher's session.
+pub(crate) struct RateMeter {
+	bytes: [u64; MAX_LAYERS],
+	since: Instant,
+}
+
+impl RateMeter {
+	pub(crate) fn new(now: Instant) -> Self {
+		Self { bytes: [0; MAX_LAYERS], since: now }
+	}
+
+	/// Counts a packet of `size` bytes on `layer`; publishes the rates every [`RATE_WINDOW`].
+	pub(crate) fn count(&mut self, layers: &Layers, layer: u8, size: usize, now: Instant) {
+		if let Some(bytes) = self.bytes.get_mut(usize::from(layer)) {
+			*bytes += size as u64;
+		}
+		let span = now.saturating_duration_since(self.since);
+		if span >= RATE_WINDOW {
+			for (layer, bytes) in self.bytes.iter_mut().enumerate() {
+				layers.set_rate(layer as u8, (*bytes as f64 * 8.0 / span.as_secs_f64()) as u64);
+				*bytes = 0;
+			}
+			self.since = now;
+		}
+	}
+}
+
+/// What a viewer's track does with a packet of some layer.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Admit {
+	/// Send it, with this sequence number and timestamp.
+	Send { sequence_number: u16, timestamp: u32 },
+	/// Not for this viewer (another layer, or before the keyframe it waits for).
+	Skip,
+}
+
+/// One viewer's layer of one video track, and the rewriting that hides switches.
+pub(crate) struct LayerSwitch {
+	/// The layer being sent; `None` while waiting for a keyframe (after joining or falling
+	/// behind).
+	current: Option<u8>,
+	/// The layer to send: switched to at its next keyframe.
+	target: u8,
+	/// Added to a packet's sequence number and timestamp (wrapping) to rewrite it.
+	sequence_offset: u16,
+	timestamp_offset: u32,
+	/// The last packet sent: its rewritten sequence number and timestamp, and when.
+	last: Option<(u16, u32, Instant)>,
+	clock_rate: u32,
+	switches: u64,
+}
+
+impl LayerSwitch {
+	pub(crate) fn new(target: u8, clock_rate: u32) -> Self {
+		Self {
+			current: None,
+			target,
+			sequence_offset: 0,
+			timestamp_offset: 0,
+			last: None,
+			clock_rate: clock_rate.max(1),
+			switches: 0,
+		}
+	}
+
+	pub(crate) fn current(&self) -> Option<u8> {
+		self.current
+	}
+
+	pub(crate) fn target(&self) -> u8 {
+		self.target
+	}
+
+	/// Layer switches made (the first layer after joining is not one).
+	pub(crate) fn switches(&self) -> u64 {
+		self.switches
+	}
+
+	/// Send `layer` from its next keyframe on; the current layer goes on until then.
+	pub(crate) fn retarget(&mut self, layer: u8) {
+		self.target = layer;
+	}
+
+	/// Wait for a keyframe of the target layer (the viewer joined or fell behind).
+	pub(crate) fn wait_for_keyframe(&mut self) {
+		self.current = None;
+	}
+
+	/// Whether the viewer waits for a keyframe of some layer.
+	pub(crate) fn waits(&self) -> bool {
+		self.current != Some(self.target)
+	}
+
+	/// Decides about a packet of `layer` (`starts_keyframe`: it begins a keyframe) with
+	/// `sequence_number` and `timestamp`, arriving at `now`.
+	pub(crate) fn admit(
+		&mut self,
+		layer: u8,
+		starts_keyframe: bool,
+		sequence_number: u16,
+		timestamp: u32,
+		now: Instant,
+	) -> Admit {
+		if layer == self.target && self.current != Some(layer) {
+			if !starts_keyframe {
+				return Admit::Skip;
+			}
+			// The switch: carry on from the last packet sent, as if this layer had always been
+			// the one.
+			if let Some((last_sequence, last_timestamp, at)) = self.last {
+				let elapsed = now.saturating_duration_since(at).as_secs_f64();
+				let ticks = ((elapsed * f64::from(self.clock_rate)) as u32).max(1);
+				self.sequence_offset = last_sequence.wrapping_add(1).wrapping_sub(sequence_number);
+				self.timestamp_offset = last_timestamp.wrapping_add(ticks).wrapping_sub(timestamp);
+				if self.current.is_some() {
+					self.switches += 1;
+				}
+			}
+			self.current = Some(layer);
+			return self.send(sequence_number, timestamp, now);
+		}
+		if self.current == Some(layer) {
+			return self.send(sequence_number, timestamp, now);
+		}
+		Admit::Skip
+	}
+
+	fn send(&mut self, sequence_number: u16, timestamp: u32, now: Instant) -> Admit {
+		let sequence_number = sequence_number.wrapping_add(self.sequence_offset);
+		let timestamp = timestamp.wrapping_add(self.timestamp_offset);
+		self.last = Some((sequence_number, timestamp, now));
+		Admit::Send { sequence_number, timestamp }
+	}
+}
+
+/// Loss at or above this in a receiver report means the link does not carry the layer.
+const CONGESTED_LOSS: f64 = 0.10;
+/// Loss below this is a clean report.
+const CLEAN_LOSS: f64 = 0.02;
+/// After a switch down, the next one waits this long (the first reports after a switch still
+/// describe the old layer).
+const DOWN_HOLD: Duration = Duration::from_millis(1500);
+/// Clean reports for this long before trying the next layer up.
+const FIRST_UP_AFTER: Duration = Duration::from_secs(4);
+/// The longest wait between attempts to go up after failed ones.
+const MAX_UP_AFTER: Duration = Duration::from_secs(16);
+/// Loss within this long after going up means the attempt failed.
+const TRIAL: Duration = Duration::from_secs(4);
+
+/// Chooses a viewer's layer from its receiver reports.
+///
+/// The estimate is loss-based (what the viewer reports, about once a second): a layer that
+/// brings 10 % loss or more is more than the link carries, and the viewer goes one layer down;
+/// after [`FIRST_UP_AFTER`] of clean reports (under 2 % loss) it tries the next layer up, and
+/// an attempt that brings loss within [`TRIAL`] goes back down and doubles the wait before the
+/// next one (up to [`MAX_UP_AFTER`]), so a link at its limit is probed rarely. The reasons the
+/// estimate is not webrtc-rs' TWCC/GCC estimator are in `docs/decisions.md`.
+pub(crate) struct Adaptation {
+	last_change: Instant,
+	clean_since: Option<Instant>,
+	up_after: Duration,
+	trial_until: Option<Instant>,
+}
+
+impl Adaptation {
+	pub(crate) fn new(now: Instant) -> Self {
+		Self { last_change: now, clean_since: None, up_after: FIRST_UP_AFTER, trial_until: None }
+	}
+
+	/// The layer a viewer sent `target` should get after a receiver report of `fraction_lost`,
+	/// from `ranked` (the arriving layers, lowest bitrate first); `None` to stay.
+	pub(crate) fn on_report(
+		&mut self,
+		target: u8,
+		ranked: &[u8],
+		fraction_lost: f64,
+		now: Instant,
+	) -> Option<u8> {
+		let Some(position) = ranked.iter().position(|layer| *layer == target) else {
+			// The layer stopped arriving (or none is measured yet): the lowest that arrives.
+			self.last_change = now;
+			return ranked.first().copied();
+		};
+		if ranked.len() < 2 {
+			return None;
+		}
+		let in_trial = self.trial_until.is_some_and(|until| now <= until);
+		if self.trial_until.is_some_and(|until| now > until) {
+			// The last step up held.
+			self.trial_until = None;
+			self.up_after = FIRST_UP_AFTER;
+		}
+		if fraction_lost >= CONGESTED_LOSS {
+			self.clean_since = None;
+			if position == 0 || now.saturating_duration_since(self.last_change) < DOWN_HOLD {
+				return None;
+			}
+			if in_trial {
+				self.up_after = (self.up_after * 2).min(MAX_UP_AFTER);
+			}
+			self.trial_until = None;
+			self.last_change = now;
+			return Some(ranked[position - 1]);
+		}
+		if fraction_lost >= CLEAN_LOSS {
+			self.clean_since = None;
+			return None;
+		}
+		let clean_since = *self.clean_since.get_or_insert(now);
+		let waited = now
+			.saturating_duration_since(clean_since)
+			.min(now.saturating_duration_since(self.last_change));
+		if position + 1 < ranked.len() && waited >= self.up_after {
+			self.last_change = now;
+			self.trial_until = Some(now + TRIAL);
+			return Some(ranked[position + 1]);
+		}
+		None
+	}
+}
+
+#[cfg(test)]
+mod tests {
+	use super::*;
+
+	const SECOND: Duration = Duration::from_secs(1);
+
+	#[test]
+	fn layers_are_ranked_by_what_arrives_and_keyframe_wishes_are_taken_once() {
+		let layers = Layers::new(1);
+		assert_eq!(layers.add(), Some(1));
+		assert_eq!(layers.add(), Some(2));
+		assert_eq!(layers.add(), None, "at most three layers");
+		let start = Instant::now();
+		let mut meter = RateMeter::new(start);
+		for (layer, size) in [(0u8, 1_000usize), (1, 100), (2, 10)] {
+			meter.count(&layers, layer, size, start);
+		}
+		assert!(layers.ranked().is_empty(), "no rate before a whole window");
+		meter.count(&layers, 0, 0, start + SECOND);
+		assert_eq!(layers.rate(0), 8_000);
+		assert_eq!(layers.ranked(), vec![2, 1, 0], "lowest bitrate first, whatever the order");
+		assert_eq!(layers.take_wanted(), u8::MAX, "no layer named: all of them");
+		layers.want_keyframe(2);
+		layers.want_keyframe(0);
+		assert_eq!(layers.take_wanted(), 0b101);
+		assert_eq!(layers.take_wanted(), u8::MAX);
+	}
+
+	#[test]
+	fn a_switch_waits_for_a_keyframe_and_the_viewer_sees_one_continuous_stream() {
+		let start = Instant::now();
+		let mut switch = LayerSwitch::new(0, 90_000);
+		// Joining: nothing before a keyframe of the target layer.
+		assert_eq!(switch.admit(0, false, 100, 5_000, start), Admit::Skip);
+		assert_eq!(switch.admit(1, true, 900, 70_000, start), Admit::Skip);
+		// The first keyframe is sent as it is.
+		assert_eq!(
+			switch.admit(0, true, 101, 6_000, start),
+			Admit::Send { sequence_number: 101, timestamp: 6_000 }
+		);
+		assert_eq!(
+			switch.admit(0, false, 102, 9_000, start + SECOND / 30),
+			Admit::Send { sequence_number: 102, timestamp: 9_000 }
+		);
+		// Retargeted: layer 0 goes on until layer 1's keyframe.
+		switch.retarget(1);
+		assert!(switch.waits());
+		assert_eq!(switch.admit(1, false, 901, 71_000, start + SECOND / 15), Admit::Skip);
+		assert_eq!(
+			switch.admit(0, false, 103, 12_000, start + SECOND / 15),
+			Admit::Send { sequence_number: 103, timestamp: 12_000 }
+		);
+		// Layer 1's keyframe 1/30 s later: its numbers carry on from layer 0's.
+		let Admit::Send { sequence_number, timestamp } =
+			switch.admit(1, true, 905, 80_000, start + SECOND / 10)
+		else {
+			panic!("the keyframe is sent");
+		};
+		assert_eq!(sequence_number, 104);
+		assert_eq!(timestamp, 12_000 + 3_000);
+		assert_eq!(switch.switches(), 1);
+		assert_eq!(switch.admit(0, false, 104, 15_000, start + SECOND / 10), Admit::Skip);
+		assert_eq!(
+			switch.admit(1, false, 906, 83_000, start + SECOND / 9),
+			Admit::Send { sequence_number: 105, timestamp: 18_000 }
+		);
+		// Falling behind: the next packet sent starts a keyframe, still continuous.
+		switch.wait_for_keyframe();
+		assert_eq!(switch.admit(1, false, 907, 86_000, start + SECOND / 8), Admit::Skip);
+		let Admit::Send { sequence_number, .. } =
+			switch.admit(1, true, 950, 99_000, start + SECOND / 2)
+		else {
+			panic!("the keyframe is sent");
+		};
+		assert_eq!(sequence_number, 106);
+		assert_eq!(switch.switches(), 1, "catching up is not a switch");
+	}
+
+	#[test]
+	fn rewriting_wraps_around() {
+		let start = Instant::now();
+		let mut switch = LayerSwitch::new(0, 90_000);
+		switch.admit(0, true, 65_535, u32::MAX - 10, start);
+		switch.retarget(1);
+		assert_eq!(
+			switch.admit(1, true, 7, 50, start + SECOND),
+			Admit::Send { sequence_number: 0, timestamp: (u32::MAX - 10).wrapping_add(90_000) }
+		);
+	}
+
+	#[test]
+	fn adaptation_goes_down_on_loss_and_probes_up_ever_more_rarely() {
+		let start = Instant::now();
+		let ranked = [2u8, 1, 0];
+		let mut adaptation = Adaptation::new(start);
+		let at = |seconds: f64| start + Duration::from_secs_f64(seconds);
+		// Heavy loss on the top layer: one step down, then a pause before the next.
+		assert_eq!(adaptation.on_report(0, &ranked, 0.4, at(2.0)), Some(1));
+		assert_eq!(adaptation.on_report(1, &ranked, 0.4, at(3.0)), None, "held");
+		assert_eq!(adaptation.on_report(1, &ranked, 0.3, at(4.0)), Some(2));
+		assert_eq!(adaptation.on_report(2, &ranked, 0.5, at(6.0)), None, "no layer lower");
+		// Clean reports: up after FIRST_UP_AFTER.
+		for second in 7..11 {
+			assert_eq!(adaptation.on_report(2, &ranked, 0.0, at(second as f64)), None);
+		}
+		assert_eq!(adaptation.on_report(2, &ranked, 0.0, at(11.0)), Some(1));
+		// The step up brings loss within the trial: back down, and the next try waits twice as long.
+		assert_eq!(adaptation.on_report(1, &ranked, 0.2, at(13.0)), Some(2));
+		for second in 14..22 {
+			assert_eq!(adaptation.on_report(2, &ranked, 0.01, at(second as f64)), None, "{second}");
+		}
+		assert_eq!(adaptation.on_report(2, &ranked, 0.0, at(22.0)), Some(1));
+		// This one holds: after the trial the wait is short again.
+		for second in 23..27 {
+			assert_eq!(adaptation.on_report(1, &ranked, 0.0, at(second as f64)), None, "{second}");
+		}
+		assert_eq!(adaptation.on_report(1, &ranked, 0.0, at(27.0)), Some(0));
+		// Moderate loss neither climbs nor falls.
+		let mut steady = Adaptation::new(start);
+		for second in 1..30 {
+			assert_eq!(steady.on_report(1, &ranked, 0.05, at(second as f64)), None);
+		}
+		// One layer: nothing to choose; a layer that stopped arriving: the lowest that arrives.
+		assert_eq!(Adaptation::new(start).on_report(0, &[0], 0.9, at(5.0)), None);
+		assert_eq!(Adaptation::new(start).on_report(0, &[2, 1], 0.0, at(5.0)), Some(2));
+	}
+}
