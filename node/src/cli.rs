@@ -466,6 +466,14 @@ pub enum StreamCmd {
 		/// Send the built-in 640x360 VP8 test pattern.
 		#[arg(long)]
 		test_source: bool,
+		/// Simulcast: a lower-quality encoding of the same picture as `--file` (same codec and
+		/// frame rate, keyframes at the same frames), sent as a layer of its own; give it once
+		/// or twice, lowest first. Each viewer then gets the layer its link carries.
+		#[arg(long, value_name = "FILE", requires = "file")]
+		lower_layer: Vec<std::path::PathBuf>,
+		/// Send the built-in test pattern as three simulcast layers (640x360, 320x180, 160x90).
+		#[arg(long, requires = "test_source")]
+		simulcast: bool,
 		/// Stop after this many seconds (default: until Ctrl-C).
 		#[arg(long, value_name = "SECONDS")]
 		duration: Option<u64>,

@@ -122,9 +122,9 @@ async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
 		"{shown}"
 	);
 
-	// Alice publishes the built-in test source in the background.
+	// Alice publishes the built-in test source in the background, as three simulcast layers.
 	let mut publisher = Command::new(BIN)
-		.args(["stream", "publish", &id_text, "--test-source", "--duration", "120"])
+		.args(["stream", "publish", &id_text, "--test-source", "--simulcast", "--duration", "120"])
 		.args(alice)
 		.args(["--rpc", &node.ws_url, "--streaming", &origin])
 		.stdout(std::process::Stdio::piped())
@@ -135,6 +135,12 @@ async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
 	node.wait_for("the stream to be live on the node", Duration::from_secs(30), || async {
 		let streams = node.streaming_get("/streams").await;
 		(streams.as_array()?.iter().any(|s| s["stream"] == id_text)).then_some(())
+	})
+	.await;
+	node.wait_for("three simulcast layers to arrive", Duration::from_secs(10), || async {
+		let streams = node.streaming_get("/streams").await;
+		let layers = streams.as_array()?.first()?["tracks"][0]["layers"].as_array()?.clone();
+		(layers.len() == 3 && layers.iter().all(|bps| bps.as_u64() > Some(0))).then_some(())
 	})
 	.await;
 

@@ -15,6 +15,19 @@ use pallet_streams::StreamStatus;
 /// The built-in test source: 4 s of a 640x360 VP8 test pattern at 30 fps, looped.
 const TEST_SOURCE: &[u8] =
 	include_bytes!("../../../streaming/fixtures/testsrc-640x360-30fps-vp8.ivf");
+/// The same pattern as simulcast's lower layers, lowest first.
+const TEST_SOURCE_LOWER: [&[u8]; 2] = [
+	include_bytes!("../../../streaming/fixtures/testsrc-160x90-30fps-vp8-120k.ivf"),
+	include_bytes!("../../../streaming/fixtures/testsrc-320x180-30fps-vp8-400k.ivf"),
+];
+
+/// What `stream publish` sends.
+enum Source<'a> {
+	/// The operator's files: the best encoding, and lower ones for simulcast.
+	Files { file: &'a std::path::Path, lower_layers: &'a [std::path::PathBuf] },
+	/// The built-in test pattern, as one encoding or three simulcast layers.
+	TestPattern { simulcast: bool },
+}
 
 pub(super) async fn run(cmd: &StreamCmd) -> Outcome {
 	match cmd {
@@ -153,10 +166,26 @@ pub(super) async fn run(cmd: &StreamCmd) -> Outcome {
 			);
 			Ok(())
 		},
-		StreamCmd::Publish { id, file, test_source: _, duration, client, signer: signer_args } => {
+		StreamCmd::Publish {
+			id,
+			file,
+			test_source: _,
+			lower_layer,
+			simulcast,
+			duration,
+			client,
+			signer: signer_args,
+		} => {
+			if lower_layer.len() > 2 {
+				return fail("at most three simulcast layers: give --lower-layer at most twice");
+			}
 			let key = signer(signer_args)?;
 			let session = Session::connect(client).await?;
-			publish(&session, &key, *id, file.as_deref(), *duration).await
+			let source = match file {
+				Some(file) => Source::Files { file, lower_layers: lower_layer },
+				None => Source::TestPattern { simulcast: *simulcast },
+			};
+			publish(&session, &key, *id, source, *duration).await
 		},
 		StreamCmd::Watch { id, deposit, out, duration, close, client, signer: signer_args } => {
 			let key = signer(signer_args)?;
@@ -387,7 +416,7 @@ async fn publish(
 	session: &Session,
 	key: &sr25519::Pair,
 	id: u64,
-	file: Option<&std::path::Path>,
+	source: Source<'_>,
 	duration: Option<u64>,
 ) -> Outcome {
 	let info = creators_stream(session, id, key).await?;
@@ -398,13 +427,18 @@ async fn publish(
 		),
 		_ => {},
 	}
-	// The test source is built in; it is written out for the publisher, which reads a file.
-	let temp;
-	let path = match file {
-		Some(path) => path.to_path_buf(),
-		None => {
-			temp = tempfile_for_test_source()?;
-			temp.path().to_path_buf()
+	// The test source is built in; it is written out for the publisher, which reads files.
+	let mut written = Vec::new();
+	let (path, lower_layers) = match source {
+		Source::Files { file, lower_layers } => (file.to_path_buf(), lower_layers.to_vec()),
+		Source::TestPattern { simulcast } => {
+			let lower: &[&[u8]] = if simulcast { &TEST_SOURCE_LOWER } else { &[] };
+			for bytes in lower.iter().chain([&TEST_SOURCE]) {
+				written.push(tempfile_for_test_source(bytes)?);
+			}
+			let mut paths: Vec<_> = written.iter().map(|file| file.path().to_path_buf()).collect();
+			let best = paths.pop().expect("the test pattern was written");
+			(best, paths)
 		},
 	};
 	let me: AccountId = key.public().into();
@@ -417,7 +451,7 @@ async fn publish(
 		token: Some(token),
 		file: path,
 		looped: true,
-		lower_layers: Vec::new(),
+		lower_layers,
 	})
 	.await?;
 	let base = session.streaming_url()?;
@@ -471,12 +505,12 @@ async fn publish(
 	Ok(())
 }
 
-fn tempfile_for_test_source() -> Result<tempfile::NamedTempFile, Failure> {
+fn tempfile_for_test_source(bytes: &[u8]) -> Result<tempfile::NamedTempFile, Failure> {
 	use std::io::Write;
 	let mut file = tempfile::Builder::new().suffix(".ivf").tempfile().map_err(|error| {
 		Failure(format!("cannot write the test source to a temporary file: {error}"))
 	})?;
-	file.write_all(TEST_SOURCE).map_err(|error| {
+	file.write_all(bytes).map_err(|error| {
 		Failure(format!("cannot write the test source to a temporary file: {error}"))
 	})?;
 	Ok(file)
