@@ -163,6 +163,9 @@ pub struct SessionStats {
 	pub video_layer: Option<u8>,
 	/// How often this viewer's video switched layers.
 	pub layer_switches: u64,
+	/// Where the session's media goes: the addresses its peer's ICE checks came from (at most
+	/// four); empty for a relay's pull, and when the session's driver did not answer in time.
+	pub media_addresses: Vec<SocketAddr>,
 }
 
 /// Counters a session's tasks update without taking the engine's lock.
@@ -774,6 +777,7 @@ impl Engine {
 			None
 		};
 		if let Some(figures) = figures {
+			stats.media_addresses = figures.addresses;
 			stats.rtt_ms = figures.rtt_ms;
 			stats.packets_lost = figures.packets_lost;
 			stats.jitter_ms = figures.jitter_ms;

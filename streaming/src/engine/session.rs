@@ -63,8 +63,10 @@ pub(crate) enum Command {
 }
 
 /// What a session's connection reports about its path and its peer.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct PeerFigures {
+	/// Where the session's media goes: the addresses its peer's checks came from.
+	pub(crate) addresses: Vec<SocketAddr>,
 	pub(crate) rtt_ms: Option<f64>,
 	pub(crate) packets_lost: Option<i64>,
 	pub(crate) jitter_ms: Option<f64>,
@@ -534,7 +536,10 @@ impl Driver {
 
 	fn figures(&mut self, now: Instant) -> PeerFigures {
 		let is_viewer = matches!(self.media, Some(Media::Viewer(_)));
-		PeerFigures::of(&self.peer.get_stats(now, StatsSelector::None), is_viewer)
+		let mut figures =
+			PeerFigures::of(&self.peer.get_stats(now, StatsSelector::None), is_viewer);
+		figures.addresses = self.heard.iter().map(|(address, _)| *address).collect();
+		figures
 	}
 }
 

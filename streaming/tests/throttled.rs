@@ -1,0 +1,206 @@
+//! A viewer behind a throttled link: simulcast adapts to it.
+//!
+//! The test runs in a network namespace of its own (the test binary starts itself again inside
+//! one with `ip netns exec`), so it can throttle loopback traffic there with `tc` without
+//! touching the machine's network: the engine, a simulcast publisher and the viewer all talk
+//! over that namespace's 127.0.0.1, and only the packets to the viewer's media port go through a
+//! 600 kbit/s token bucket with a short queue (what a congested access link does: a queue, then
+//! loss). It needs root, `ip` and `tc` (Debian's iproute2), as CI has.
+
+mod common;
+
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{fixture, fixture_named, TestEngine, TokenPolicy};
+use sutantra_streaming::client::{PublishOptions, Publisher, Viewer};
+use sutantra_streaming::{Engine, Role, SessionId};
+
+const INSIDE: &str = "SUTANTRA_TEST_NETNS";
+const TEST: &str =
+	"a_viewer_behind_a_throttled_link_drops_a_layer_without_freezing_and_climbs_back";
+
+fn run(program: &str, args: &[&str]) {
+	let output = Command::new(program)
+		.args(args)
+		.output()
+		.unwrap_or_else(|error| panic!("{program} {args:?}: {error} (install iproute2)"));
+	assert!(
+		output.status.success(),
+		"{program} {args:?} failed: {} (this test needs root)",
+		String::from_utf8_lossy(&output.stderr)
+	);
+}
+
+/// Deletes the namespace however the test ends.
+struct Namespace(String);
+
+impl Drop for Namespace {
+	fn drop(&mut self) {
+		let _ = Command::new("ip").args(["netns", "delete", &self.0]).status();
+	}
+}
+
+#[test]
+fn a_viewer_behind_a_throttled_link_drops_a_layer_without_freezing_and_climbs_back() {
+	if std::env::var_os(INSIDE).is_some() {
+		let runtime = tokio::runtime::Builder::new_multi_thread()
+			.worker_threads(4)
+			.enable_all()
+			.build()
+			.unwrap();
+		runtime.block_on(throttled_viewer());
+		return;
+	}
+	let namespace = Namespace(format!("sutantra-throttle-{}", std::process::id()));
+	run("ip", &["netns", "add", &namespace.0]);
+	let exe = std::env::current_exe().unwrap();
+	let status = Command::new("ip")
+		.args(["netns", "exec", &namespace.0])
+		.arg(exe)
+		.args(["--exact", TEST, "--nocapture", "--test-threads=1"])
+		.env(INSIDE, &namespace.0)
+		.status()
+		.unwrap();
+	assert!(status.success(), "the test failed inside its network namespace (output above)");
+}
+
+/// The layer the viewer's session is sent, and how often it switched.
+async fn layer(engine: &Engine, session: SessionId) -> (Option<u8>, u64) {
+	let stats = engine.session_stats(session).await.unwrap();
+	(stats.video_layer, stats.layer_switches)
+}
+
+/// Watches the viewer's frames for `period`; returns the frames that arrived whole and the
+/// longest time without one.
+async fn frames_over(viewer: &Viewer, period: Duration) -> (u64, Duration) {
+	let started = Instant::now();
+	let first = viewer.stats().frames_complete;
+	let (mut last, mut last_at, mut longest) = (first, started, Duration::ZERO);
+	while started.elapsed() < period {
+		tokio::time::sleep(Duration::from_millis(50)).await;
+		let now = viewer.stats().frames_complete;
+		if now > last {
+			(last, last_at) = (now, Instant::now());
+		}
+		longest = longest.max(last_at.elapsed());
+	}
+	(last - first, longest)
+}
+
+/// Waits until the viewer is sent `wanted` (checked every 250 ms); how long it took.
+async fn until_layer(engine: &Engine, session: SessionId, wanted: u8, limit: Duration) -> Duration {
+	let started = Instant::now();
+	loop {
+		if layer(engine, session).await.0 == Some(wanted) {
+			return started.elapsed();
+		}
+		assert!(
+			started.elapsed() < limit,
+			"the viewer was not sent layer {wanted} within {limit:?}: {:?}",
+			engine.session_stats(session).await.unwrap()
+		);
+		tokio::time::sleep(Duration::from_millis(250)).await;
+	}
+}
+
+async fn throttled_viewer() {
+	run("ip", &["link", "set", "lo", "up"]);
+	// The WebRTC clients join the mDNS multicast group, which needs a multicast route.
+	run("ip", &["link", "set", "lo", "multicast", "on"]);
+	run("ip", &["route", "add", "224.0.0.0/4", "dev", "lo"]);
+	let node = TestEngine::loopback(Arc::new(TokenPolicy)).await;
+	let _publisher = Publisher::start(PublishOptions {
+		endpoint: node.whip("50"),
+		token: Some("creator".into()),
+		file: fixture(),
+		looped: true,
+		lower_layers: vec![
+			fixture_named("testsrc-160x90-30fps-vp8-120k.ivf"),
+			fixture_named("testsrc-320x180-30fps-vp8-400k.ivf"),
+		],
+	})
+	.await
+	.unwrap();
+	// The layers, ranked by what arrives.
+	let deadline = Instant::now() + Duration::from_secs(10);
+	let rates = loop {
+		let rates =
+			node.engine.live_streams().first().map(|stream| stream.tracks[0].layers.clone());
+		if let Some(rates) =
+			rates.filter(|rates| rates.len() == 3 && rates.iter().all(|bps| *bps > 0))
+		{
+			break rates;
+		}
+		assert!(Instant::now() < deadline, "the three layers did not arrive");
+		tokio::time::sleep(Duration::from_millis(200)).await;
+	};
+	let mut ranked: Vec<u8> = (0..3).collect();
+	ranked.sort_by_key(|layer| rates[usize::from(*layer)]);
+	let (_, middle, best) = (ranked[0], ranked[1], ranked[2]);
+	println!("layers (bit/s by layer): {rates:?}; best {best}, middle {middle}");
+
+	let viewer = node.viewer("50", "viewer").await.unwrap();
+	viewer.wait_for_frames(30, Duration::from_secs(20)).await.unwrap();
+	let session = node
+		.engine
+		.sessions()
+		.into_iter()
+		.find(|session| session.role == Role::Viewer)
+		.unwrap()
+		.session;
+	assert_eq!(
+		layer(&node.engine, session).await.0,
+		Some(best),
+		"an open link gets the best layer"
+	);
+	let (frames, longest) = frames_over(&viewer, Duration::from_secs(3)).await;
+	println!("open link: {frames} whole frames in 3 s, longest gap {longest:?}");
+	assert!(frames >= 60, "{frames} whole frames in 3 s on an open link");
+
+	// Throttle the link to the viewer: 600 kbit/s, a queue of at most 30 packets.
+	let stats = node.engine.session_stats(session).await.unwrap();
+	let port =
+		stats.media_addresses.first().expect("the viewer's media address").port().to_string();
+	run("tc", &["qdisc", "add", "dev", "lo", "root", "handle", "1:", "htb", "default", "10"]);
+	run(
+		"tc",
+		&["class", "add", "dev", "lo", "parent", "1:", "classid", "1:10", "htb", "rate", "10gbit"],
+	);
+	run(
+		"tc",
+		&[
+			"class", "add", "dev", "lo", "parent", "1:", "classid", "1:20", "htb", "rate",
+			"600kbit", "ceil", "600kbit",
+		],
+	);
+	run(
+		"tc",
+		&["qdisc", "add", "dev", "lo", "parent", "1:20", "handle", "20:", "pfifo", "limit", "30"],
+	);
+	run(
+		"tc",
+		&[
+			"filter", "add", "dev", "lo", "parent", "1:", "protocol", "ip", "prio", "1", "u32",
+			"match", "ip", "dport", &port, "0xffff", "flowid", "1:20",
+		],
+	);
+	let down = until_layer(&node.engine, session, middle, Duration::from_secs(20)).await;
+	println!("throttled to 600 kbit/s: down to the middle layer after {down:?}");
+	// Without freezing: whole frames keep coming at about the frame rate on the lower layer.
+	let (frames, longest) = frames_over(&viewer, Duration::from_secs(5)).await;
+	println!("throttled: {frames} whole frames in 5 s, longest gap {longest:?}");
+	assert!(frames >= 75, "{frames} whole frames in 5 s behind the throttle");
+	assert!(longest < Duration::from_secs(1), "the picture froze for {longest:?}");
+	assert_ne!(layer(&node.engine, session).await.0, Some(best), "the best layer does not fit");
+
+	// The link recovers: the viewer climbs back to the best layer.
+	run("tc", &["qdisc", "delete", "dev", "lo", "root"]);
+	let up = until_layer(&node.engine, session, best, Duration::from_secs(60)).await;
+	let (_, switches) = layer(&node.engine, session).await;
+	println!("link open again: back on the best layer after {up:?}; {switches} switches in all");
+	let (frames, longest) = frames_over(&viewer, Duration::from_secs(3)).await;
+	println!("recovered: {frames} whole frames in 3 s, longest gap {longest:?}");
+	assert!(frames >= 60 && longest < Duration::from_secs(1));
+}
