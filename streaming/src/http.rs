@@ -295,7 +295,15 @@ async fn get_streams(State(engine): State<Engine>) -> Response {
 	Json(engine.live_streams()).into_response()
 }
 
-async fn get_quality(State(engine): State<Engine>, Path(stream): Path<String>) -> Response {
+async fn get_quality(
+	State(engine): State<Engine>,
+	remote: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
+	Path(stream): Path<String>,
+) -> Response {
+	// Each answer walks the stream's viewers: within the address's request allowance.
+	if let Err(error) = engine.admit_request(remote.map(|Extension(ConnectInfo(a))| a.ip())) {
+		return refuse(&error);
+	}
 	let stream = match stream.parse::<StreamId>() {
 		Ok(stream) => stream,
 		Err(error) => return refuse(&error),

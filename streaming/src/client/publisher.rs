@@ -344,8 +344,10 @@ struct Sending {
 	looped: bool,
 }
 
-/// Sends a frame of every layer each frame interval; a layer asked for a keyframe skips ahead to
-/// its next one. Ends with the shortest file (unless looping).
+/// Sends a frame of every layer each frame interval. A keyframe request for any layer skips every
+/// layer ahead to its next keyframe, so the layers stay in step (the same picture at the same
+/// moment: a viewer switched between them sees no jump in time). Ends with the shortest file
+/// (unless looping).
 async fn send_frames(
 	sending: Sending,
 	mut layers: Vec<Layer>,
@@ -361,10 +363,10 @@ async fn send_frames(
 			_ = cancel.cancelled() => return Ok(()),
 			_ = ticker.tick() => {},
 		}
-		let wanted = keyframe_wanted.swap(0, Ordering::Relaxed);
+		let keyframe = keyframe_wanted.swap(0, Ordering::Relaxed) != 0;
 		let now = Instant::now();
-		for (index, layer) in layers.iter_mut().enumerate() {
-			let Some(frame) = layer.next_frame(sending.looped, wanted & (1 << index) != 0)? else {
+		for layer in layers.iter_mut() {
+			let Some(frame) = layer.next_frame(sending.looped, keyframe)? else {
 				return Ok(());
 			};
 			let sample = Sample { data: frame.freeze(), duration: interval, ..Sample::new(now) };

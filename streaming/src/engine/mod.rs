@@ -800,12 +800,12 @@ impl Engine {
 	/// and the reception of each that reported in the last 5 s; `None` for a stream not here.
 	pub fn stream_receptions(&self, stream: &StreamId) -> Option<(usize, Vec<Reception>)> {
 		let state = self.inner.state();
-		state.streams.get(stream)?;
+		let entry = state.streams.get(stream)?;
 		let now = Instant::now();
-		let viewers: Vec<_> = state
-			.sessions
-			.values()
-			.filter(|entry| entry.role == Role::Viewer && &entry.stream == stream)
+		let viewers: Vec<_> = entry
+			.viewers
+			.iter()
+			.filter_map(|session| state.sessions.get(session))
 			.map(|entry| entry.counters.clone())
 			.collect();
 		drop(state);

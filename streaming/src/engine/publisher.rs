@@ -119,8 +119,9 @@ fn negotiate(
 struct Incoming {
 	index: usize,
 	video_codec: Option<crate::codec::VideoCodec>,
-	/// Its layers' SSRCs, by layer index (one for a track that is not simulcast).
+	/// Its layers' SSRCs and rids, by layer index (one for a track that is not simulcast).
 	ssrcs: Vec<u32>,
+	rids: Vec<Option<String>>,
 	layers: Arc<Layers>,
 	meter: RateMeter,
 }
@@ -156,9 +157,16 @@ impl Receiving {
 			if init.rid.is_none() || incoming.ssrcs.contains(&init.ssrc) {
 				return None;
 			}
+			if let Some(layer) = incoming.rids.iter().position(|rid| *rid == init.rid) {
+				// A layer the publisher restarted under a new SSRC keeps its place.
+				incoming.ssrcs[layer] = init.ssrc;
+				tracing::info!(target: LOG_TARGET, %session, ssrc = init.ssrc, rid = ?init.rid, layer, "simulcast layer has a new SSRC");
+				return None;
+			}
 			match incoming.layers.add() {
 				Some(layer) => {
 					incoming.ssrcs.push(init.ssrc);
+					incoming.rids.push(init.rid.clone());
 					tracing::info!(target: LOG_TARGET, %session, ssrc = init.ssrc, rid = ?init.rid, layer, "simulcast layer arrived");
 				},
 				None => {
@@ -188,6 +196,7 @@ impl Receiving {
 			index,
 			video_codec,
 			ssrcs: vec![ssrc],
+			rids: vec![init.rid.clone()],
 			layers,
 			meter: RateMeter::new(Instant::now()),
 		};

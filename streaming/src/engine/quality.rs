@@ -54,6 +54,12 @@ pub struct Reception {
 pub(crate) struct ReceptionTracker {
 	latest: Reception,
 	at: Option<Instant>,
+	/// When the round trip was last measured.
+	rtt_at: Option<Instant>,
+	/// The wall clock at a monotonic instant, taken at the first report: the wall clock "now"
+	/// is derived from it and the monotonic clock (as sender reports' NTP times are), so a step
+	/// of the system clock does not skew round trips.
+	wall_base: Option<(Instant, SystemTime)>,
 	/// Per reported SSRC: its cumulative loss and its jitter in milliseconds.
 	streams: HashMap<u32, (i64, f64, bool)>,
 	/// Payload bytes sent and when, at the start of the current bitrate span.
@@ -83,11 +89,15 @@ impl ReceptionTracker {
 				continue;
 			}
 			let jitter_ms = (f64::from(block.jitter) * 1000.0 / f64::from(rate)).min(MAX_JITTER_MS);
-			self.streams.insert(block.ssrc, (i64::from(block.total_lost), jitter_ms, is_video));
+			self.streams
+				.insert(block.ssrc, (cumulative_lost(block.total_lost), jitter_ms, is_video));
 			let fraction = f64::from(block.fraction_lost) / 256.0;
 			fraction_lost = Some(fraction_lost.map_or(fraction, |worst: f64| worst.max(fraction)));
-			if let Some(rtt) = round_trip(block.last_sender_report, block.delay, wall) {
+			let (base_at, base_wall) = *self.wall_base.get_or_insert((now, wall));
+			let wall_now = base_wall + now.saturating_duration_since(base_at);
+			if let Some(rtt) = round_trip(block.last_sender_report, block.delay, wall_now) {
 				self.latest.rtt_ms = Some(rtt.as_secs_f64() * 1000.0);
+				self.rtt_at = Some(now);
 			}
 		}
 		let fraction_lost = fraction_lost?;
@@ -118,7 +128,23 @@ impl ReceptionTracker {
 
 	/// The viewer's reception, if it reported within [`STALE_AFTER`] of `now`.
 	pub(crate) fn current(&self, now: Instant) -> Option<Reception> {
-		self.at.filter(|at| now.saturating_duration_since(*at) <= STALE_AFTER).map(|_| self.latest)
+		let fresh = |at: &Instant| now.saturating_duration_since(*at) <= STALE_AFTER;
+		let mut reception = self.at.filter(fresh).map(|_| self.latest)?;
+		if !self.rtt_at.as_ref().is_some_and(fresh) {
+			reception.rtt_ms = None;
+		}
+		Some(reception)
+	}
+}
+
+/// A report block's cumulative loss: a 24-bit signed count (duplicates make it negative), which
+/// the parser hands over unsigned.
+fn cumulative_lost(total_lost: u32) -> i64 {
+	let total_lost = i64::from(total_lost & 0x00ff_ffff);
+	if total_lost & 0x0080_0000 != 0 {
+		total_lost - 0x0100_0000
+	} else {
+		total_lost
 	}
 }
 
@@ -249,8 +275,9 @@ mod tests {
 	fn a_report_gives_loss_jitter_round_trip_and_bitrate() {
 		let wall = SystemTime::now();
 		let start = Instant::now();
-		// The node's sender report left 120 ms ago; the viewer held it 20 ms: 100 ms round trip.
-		let sent = ntp_middle(wall - Duration::from_millis(120));
+		// The node's sender report left 120 ms before the second report (1 s after the first);
+		// the viewer held it 20 ms: 100 ms round trip.
+		let sent = ntp_middle(wall + Duration::from_secs(1) - Duration::from_millis(120));
 		let held = (0.020 * 65_536.0) as u32;
 		let mut tracker = ReceptionTracker::default();
 		assert_eq!(tracker.current(start), None, "nothing before a report");
@@ -274,6 +301,16 @@ mod tests {
 		assert!((second.delivered_bps.unwrap() - 750_000.0).abs() < 1.0);
 		assert_eq!(second.reports, 2);
 		assert_eq!(tracker.current(later + STALE_AFTER + Duration::from_millis(1)), None, "stale");
+		// Reports that stop echoing a sender report leave no stale round trip.
+		let much_later = later + STALE_AFTER;
+		tracker.on_report(
+			&report(vec![block(VIDEO, 0, 12, 1800, 0, 0)]),
+			clock,
+			125_000,
+			much_later + Duration::from_secs(1),
+			wall,
+		);
+		assert_eq!(tracker.current(much_later + Duration::from_secs(1)).unwrap().rtt_ms, None);
 	}
 
 	#[test]
@@ -292,6 +329,16 @@ mod tests {
 		assert_eq!(reception.jitter_ms, MAX_JITTER_MS);
 		assert_eq!(reception.fraction_lost, 0.0, "unknown SSRCs are not the viewer's streams");
 		assert_eq!(tracker.streams.len(), 1);
+		// A negative cumulative loss (duplicates) is negative, not 16 million.
+		let mut duplicates = ReceptionTracker::default();
+		duplicates.on_report(
+			&report(vec![block(VIDEO, 0, 0x00ff_fffe, 0, 0, 0)]),
+			clock,
+			0,
+			now,
+			wall,
+		);
+		assert_eq!(duplicates.current(now).unwrap().packets_lost, -2);
 
 		// A report about nothing the node sends changes nothing.
 		let mut quiet = ReceptionTracker::default();

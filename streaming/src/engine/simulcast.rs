@@ -134,6 +134,9 @@ pub(crate) struct LayerSwitch {
 	timestamp_offset: u32,
 	/// The last packet sent: its rewritten sequence number and timestamp, and when.
 	last: Option<(u16, u32, Instant)>,
+	/// The current layer's sequence number (as published) where sending it began: its packets
+	/// from before (late, reordered or retransmitted) would reuse sequence numbers already sent.
+	start: u16,
 	clock_rate: u32,
 	switches: u64,
 }
@@ -146,6 +149,7 @@ impl LayerSwitch {
 			sequence_offset: 0,
 			timestamp_offset: 0,
 			last: None,
+			start: 0,
 			clock_rate: clock_rate.max(1),
 			switches: 0,
 		}
@@ -205,9 +209,10 @@ impl LayerSwitch {
 				}
 			}
 			self.current = Some(layer);
+			self.start = sequence_number;
 			return self.send(sequence_number, timestamp, now);
 		}
-		if self.current == Some(layer) {
+		if self.current == Some(layer) && sequence_number.wrapping_sub(self.start) < 0x8000 {
 			return self.send(sequence_number, timestamp, now);
 		}
 		Admit::Skip
@@ -255,21 +260,32 @@ impl Adaptation {
 		Self { last_change: now, clean_since: None, up_after: FIRST_UP_AFTER, trial_until: None }
 	}
 
+	/// The switch to a new layer happened (its keyframe was sent): the hold before the next
+	/// step, and a step up's trial, count from now.
+	pub(crate) fn on_switched(&mut self, now: Instant) {
+		self.last_change = now;
+		if self.trial_until.is_some() {
+			self.trial_until = Some(now + TRIAL);
+		}
+	}
+
 	/// The layer a viewer sent `target` should get after a receiver report of `fraction_lost`,
-	/// from `ranked` (the arriving layers, lowest bitrate first); `None` to stay.
+	/// from `ranked` (the arriving layers, lowest bitrate first); `None` to stay. While a switch
+	/// is `pending` the reports still describe the old layer, and nothing changes.
 	pub(crate) fn on_report(
 		&mut self,
 		target: u8,
+		pending: bool,
 		ranked: &[u8],
 		fraction_lost: f64,
 		now: Instant,
 	) -> Option<u8> {
 		let Some(position) = ranked.iter().position(|layer| *layer == target) else {
-			// The layer stopped arriving (or none is measured yet): the lowest that arrives.
+			// The layer stopped arriving (or none is measured yet): the best that arrives.
 			self.last_change = now;
-			return ranked.first().copied();
+			return ranked.last().copied();
 		};
-		if ranked.len() < 2 {
+		if ranked.len() < 2 || pending {
 			return None;
 		}
 		let in_trial = self.trial_until.is_some_and(|until| now <= until);
@@ -383,6 +399,36 @@ mod tests {
 		};
 		assert_eq!(sequence_number, 106);
 		assert_eq!(switch.switches(), 1, "catching up is not a switch");
+		// A late packet of the layer from before the keyframe it resumed at is not sent: its
+		// number would repeat one already sent.
+		assert_eq!(switch.admit(1, false, 949, 98_000, start + SECOND / 2), Admit::Skip);
+		assert_eq!(
+			switch.admit(1, false, 951, 99_000, start + SECOND / 2),
+			Admit::Send {
+				sequence_number: 107,
+				timestamp: 99_000u32.wrapping_add(switch.timestamp_offset)
+			}
+		);
+	}
+
+	#[test]
+	fn packets_of_the_new_layer_from_before_its_keyframe_are_not_sent() {
+		let start = Instant::now();
+		let mut switch = LayerSwitch::new(0, 90_000);
+		switch.admit(0, true, 10, 1_000, start);
+		switch.admit(0, false, 11, 1_000, start);
+		switch.retarget(1);
+		assert!(matches!(
+			switch.admit(1, true, 500, 9_000, start),
+			Admit::Send { sequence_number: 12, .. }
+		));
+		// Reordered, or a retransmission of what came before the keyframe.
+		assert_eq!(switch.admit(1, false, 499, 8_000, start), Admit::Skip);
+		assert_eq!(switch.admit(1, false, 460, 8_000, start), Admit::Skip);
+		assert!(matches!(
+			switch.admit(1, false, 501, 9_000, start),
+			Admit::Send { sequence_number: 13, .. }
+		));
 	}
 
 	#[test]
@@ -404,33 +450,52 @@ mod tests {
 		let mut adaptation = Adaptation::new(start);
 		let at = |seconds: f64| start + Duration::from_secs_f64(seconds);
 		// Heavy loss on the top layer: one step down, then a pause before the next.
-		assert_eq!(adaptation.on_report(0, &ranked, 0.4, at(2.0)), Some(1));
-		assert_eq!(adaptation.on_report(1, &ranked, 0.4, at(3.0)), None, "held");
-		assert_eq!(adaptation.on_report(1, &ranked, 0.3, at(4.0)), Some(2));
-		assert_eq!(adaptation.on_report(2, &ranked, 0.5, at(6.0)), None, "no layer lower");
+		assert_eq!(adaptation.on_report(0, false, &ranked, 0.4, at(2.0)), Some(1));
+		assert_eq!(adaptation.on_report(1, false, &ranked, 0.4, at(3.0)), None, "held");
+		assert_eq!(adaptation.on_report(1, false, &ranked, 0.3, at(4.0)), Some(2));
+		assert_eq!(adaptation.on_report(2, false, &ranked, 0.5, at(6.0)), None, "no layer lower");
 		// Clean reports: up after FIRST_UP_AFTER.
 		for second in 7..11 {
-			assert_eq!(adaptation.on_report(2, &ranked, 0.0, at(second as f64)), None);
+			assert_eq!(adaptation.on_report(2, false, &ranked, 0.0, at(second as f64)), None);
 		}
-		assert_eq!(adaptation.on_report(2, &ranked, 0.0, at(11.0)), Some(1));
+		assert_eq!(adaptation.on_report(2, false, &ranked, 0.0, at(11.0)), Some(1));
 		// The step up brings loss within the trial: back down, and the next try waits twice as long.
-		assert_eq!(adaptation.on_report(1, &ranked, 0.2, at(13.0)), Some(2));
+		assert_eq!(adaptation.on_report(1, false, &ranked, 0.2, at(13.0)), Some(2));
 		for second in 14..22 {
-			assert_eq!(adaptation.on_report(2, &ranked, 0.01, at(second as f64)), None, "{second}");
+			assert_eq!(
+				adaptation.on_report(2, false, &ranked, 0.01, at(second as f64)),
+				None,
+				"{second}"
+			);
 		}
-		assert_eq!(adaptation.on_report(2, &ranked, 0.0, at(22.0)), Some(1));
+		assert_eq!(adaptation.on_report(2, false, &ranked, 0.0, at(22.0)), Some(1));
 		// This one holds: after the trial the wait is short again.
 		for second in 23..27 {
-			assert_eq!(adaptation.on_report(1, &ranked, 0.0, at(second as f64)), None, "{second}");
+			assert_eq!(
+				adaptation.on_report(1, false, &ranked, 0.0, at(second as f64)),
+				None,
+				"{second}"
+			);
 		}
-		assert_eq!(adaptation.on_report(1, &ranked, 0.0, at(27.0)), Some(0));
+		assert_eq!(adaptation.on_report(1, false, &ranked, 0.0, at(27.0)), Some(0));
 		// Moderate loss neither climbs nor falls.
 		let mut steady = Adaptation::new(start);
 		for second in 1..30 {
-			assert_eq!(steady.on_report(1, &ranked, 0.05, at(second as f64)), None);
+			assert_eq!(steady.on_report(1, false, &ranked, 0.05, at(second as f64)), None);
 		}
 		// One layer: nothing to choose; a layer that stopped arriving: the lowest that arrives.
-		assert_eq!(Adaptation::new(start).on_report(0, &[0], 0.9, at(5.0)), None);
-		assert_eq!(Adaptation::new(start).on_report(0, &[2, 1], 0.0, at(5.0)), Some(2));
+		assert_eq!(Adaptation::new(start).on_report(0, false, &[0], 0.9, at(5.0)), None);
+		assert_eq!(Adaptation::new(start).on_report(0, false, &[2, 1], 0.0, at(5.0)), Some(1));
+		// While a switch waits for its keyframe, reports describe the old layer: nothing moves,
+		// and the hold counts from the switch itself.
+		let mut pending = Adaptation::new(start);
+		assert_eq!(pending.on_report(0, true, &ranked, 0.5, at(3.0)), None);
+		pending.on_switched(at(4.0));
+		assert_eq!(
+			pending.on_report(0, false, &ranked, 0.5, at(5.0)),
+			None,
+			"held after the switch"
+		);
+		assert_eq!(pending.on_report(0, false, &ranked, 0.5, at(5.6)), Some(1));
 	}
 }

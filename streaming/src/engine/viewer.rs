@@ -151,6 +151,7 @@ fn negotiate(
 			layers: track.layers.clone(),
 			switch,
 			adaptation: Adaptation::new(Instant::now()),
+			checked_at: Instant::now(),
 		}));
 	}
 	if forwards.iter().all(Option::is_none) {
@@ -183,7 +184,12 @@ struct Forward {
 	/// Other tracks send their first layer as it comes.
 	switch: Option<LayerSwitch>,
 	adaptation: Adaptation,
+	/// When a wait for a layer's keyframe last checked that the layer still arrives.
+	checked_at: Instant,
 }
+
+/// How often a viewer waiting for a layer's keyframe checks that the layer still arrives.
+const DEAD_LAYER_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// What a viewer's driver takes from its stream: the next packet, or how many it missed.
 pub(crate) type Delivery = std::result::Result<Relayed, RecvError>;
@@ -244,7 +250,8 @@ impl Forwarding {
 			.iter()
 			.flatten()
 			.filter_map(|forward| forward.switch.as_ref())
-			.map(|switch| switch.current().unwrap_or(switch.target()))
+			.flat_map(|switch| [switch.current(), Some(switch.target())])
+			.flatten()
 			.collect();
 		super::request_layer_keyframes(inner, stream, &layers);
 	}
@@ -265,14 +272,19 @@ impl Forwarding {
 				continue;
 			}
 			let ranked = forward.layers.ranked();
-			if let Some(layer) =
-				forward.adaptation.on_report(switch.target(), &ranked, fraction_lost, now)
-			{
-				if layer != switch.target() {
+			let pending = switch.waits();
+			let chosen =
+				forward.adaptation.on_report(switch.target(), pending, &ranked, fraction_lost, now);
+			match chosen {
+				Some(layer) if layer != switch.target() => {
 					tracing::debug!(target: LOG_TARGET, %stream, from = switch.target(), to = layer, fraction_lost, "viewer changes simulcast layer");
 					switch.retarget(layer);
 					wanted.push(layer);
-				}
+				},
+				// Still waiting for the keyframe of a switch: the request (or the keyframe) may
+				// have been lost; ask again (the publisher's requests stay rate-limited).
+				_ if pending => wanted.push(switch.target()),
+				_ => {},
 			}
 		}
 		if !wanted.is_empty() {
@@ -328,6 +340,19 @@ impl Forwarding {
 				let starts_keyframe = switch.waits()
 					&& layer == switch.target()
 					&& forward.codec.is_some_and(|codec| codec.starts_keyframe(&packet.payload));
+				if layer != switch.target()
+					&& now.saturating_duration_since(forward.checked_at) >= DEAD_LAYER_CHECK
+				{
+					// The viewer's layer stopped arriving (the publisher dropped it), which would
+					// leave it without a picture: take the best that arrives.
+					forward.checked_at = now;
+					if forward.layers.count() > 1 && forward.layers.rate(switch.target()) == 0 {
+						if let Some(best) = forward.layers.ranked().last().copied() {
+							switch.retarget(best);
+							super::request_layer_keyframes(inner, stream, &[best]);
+						}
+					}
+				}
 				let (before, switches) = (switch.current(), switch.switches());
 				let header = &mut packet.header;
 				match switch.admit(
@@ -345,6 +370,7 @@ impl Forwarding {
 				}
 				if switch.current() != before || switch.switches() != switches {
 					counters.on_layer(switch.current(), switch.switches());
+					forward.adaptation.on_switched(now);
 				}
 			},
 			None if layer != 0 => return None,
