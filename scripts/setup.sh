@@ -33,6 +33,8 @@ command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 # The streaming tests play a stream in a real browser: Debian's Chromium, headless.
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# The throttled-link test shapes traffic in a network namespace of its own: ip and tc.
+{ command -v ip >/dev/null && command -v tc >/dev/null; } || missing+=(iproute2)
 if ((${#missing[@]})); then
 	say "installing ${missing[*]} (Debian packages)"
 	sudo=""
