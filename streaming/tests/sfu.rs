@@ -433,13 +433,7 @@ async fn viewers_receiver_reports_give_each_stream_its_quality() {
 		delivered > measured_kbps * 0.6 && delivered < measured_kbps * 1.6,
 		"delivered {delivered} kbit/s against {measured_kbps} kbit/s measured: {quality}"
 	);
-	let session = node
-		.engine
-		.sessions()
-		.into_iter()
-		.find(|session| session.role == Role::Viewer)
-		.unwrap()
-		.session;
+	let session = common::first_viewer(&node.engine);
 	let stats = node.engine.session_stats(session).await.unwrap();
 	assert_eq!(stats.fraction_lost, Some(0.0), "{stats:?}");
 	assert!(stats.delivered_bps.is_some_and(|bps| bps > 0.0), "{stats:?}");
@@ -504,13 +498,7 @@ async fn a_simulcast_publisher_sends_three_layers_and_a_viewer_gets_the_best() {
 		/ before.1.elapsed().as_secs_f64()
 		/ 1000.0;
 	assert!(kbps > ranked[1] as f64 * 1.5 / 1000.0, "{kbps} kbit/s: not the best layer");
-	let session = node
-		.engine
-		.sessions()
-		.into_iter()
-		.find(|session| session.role == Role::Viewer)
-		.unwrap()
-		.session;
+	let session = common::first_viewer(&node.engine);
 	let figures = node.engine.session_stats(session).await.unwrap();
 	assert_eq!(figures.video_layer, Some(best), "{figures:?}");
 	assert_eq!(figures.layer_switches, 0, "{figures:?}");

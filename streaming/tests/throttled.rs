@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::{fixture, fixture_named, TestEngine, TokenPolicy};
 use sutantra_streaming::client::{PublishOptions, Publisher, Viewer};
-use sutantra_streaming::{Engine, Role, SessionId};
+use sutantra_streaming::{Engine, SessionId};
 
 const INSIDE: &str = "SUTANTRA_TEST_NETNS";
 const TEST: &str =
@@ -161,13 +161,7 @@ async fn throttled_viewer() {
 
 	let viewer = node.viewer("50", "viewer").await.unwrap();
 	viewer.wait_for_frames(30, Duration::from_secs(20)).await.unwrap();
-	let session = node
-		.engine
-		.sessions()
-		.into_iter()
-		.find(|session| session.role == Role::Viewer)
-		.unwrap()
-		.session;
+	let session = common::first_viewer(&node.engine);
 	assert_eq!(
 		layer(&node.engine, session).await.0,
 		Some(best),

@@ -176,3 +176,14 @@ pub async fn receives_nothing(viewer: &Viewer, period: Duration) {
 	tokio::time::sleep(period).await;
 	assert_eq!(viewer.stats().packets, before, "packets still arrive");
 }
+
+/// The session of the first viewer the engine lists.
+#[allow(dead_code)]
+pub fn first_viewer(engine: &Engine) -> sutantra_streaming::SessionId {
+	engine
+		.sessions()
+		.into_iter()
+		.find(|session| session.role == sutantra_streaming::Role::Viewer)
+		.expect("a viewer's session")
+		.session
+}
