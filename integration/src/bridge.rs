@@ -217,7 +217,9 @@ where
 	/// Brings the streaming gauges and the bytes-sent counter up to date.
 	async fn update_metrics(&mut self) {
 		let Some(metrics) = self.metrics.clone() else { return };
-		metrics.live_streams.set(self.engine.live_streams().len() as u64);
+		let live: HashSet<StreamId> =
+			self.engine.live_streams().into_iter().map(|stream| stream.stream).collect();
+		metrics.live_streams.set(live.len() as u64);
 		let viewers: Vec<_> =
 			self.engine.sessions().into_iter().filter(|s| s.role == Role::Viewer).collect();
 		metrics.viewers.set(viewers.len() as u64);
@@ -229,8 +231,6 @@ where
 			seen.insert(viewer.session, stats.payload_bytes);
 		}
 		self.bytes_seen = seen;
-		let live: HashSet<StreamId> =
-			self.engine.live_streams().into_iter().map(|stream| stream.stream).collect();
 		for stream in &live {
 			if let Some((_, receptions)) = self.engine.stream_receptions(stream) {
 				metrics.quality.observe(&stream.to_string(), &receptions);

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -266,11 +266,9 @@ impl Publisher {
 		let cancel = CancellationToken::new();
 		// Like a live encoder, answer a keyframe request (a viewer joined, or lost packets) with
 		// a keyframe: the next one in the file, at once.
-		let keyframe_wanted = Arc::new(AtomicU8::new(0));
-		let ssrcs = layers.iter().map(|layer| layer.ssrc).collect();
+		let keyframe_wanted = Arc::new(AtomicBool::new(false));
 		tokio::spawn(watch_keyframe_requests(
 			track.clone(),
-			ssrcs,
 			keyframe_wanted.clone(),
 			cancel.clone(),
 		));
@@ -352,7 +350,7 @@ async fn send_frames(
 	sending: Sending,
 	mut layers: Vec<Layer>,
 	frames_sent: Arc<AtomicU64>,
-	keyframe_wanted: Arc<AtomicU8>,
+	keyframe_wanted: Arc<AtomicBool>,
 	cancel: CancellationToken,
 ) -> Result<()> {
 	let interval = layers[0].source.frame_interval;
@@ -363,7 +361,7 @@ async fn send_frames(
 			_ = cancel.cancelled() => return Ok(()),
 			_ = ticker.tick() => {},
 		}
-		let keyframe = keyframe_wanted.swap(0, Ordering::Relaxed) != 0;
+		let keyframe = keyframe_wanted.swap(false, Ordering::Relaxed);
 		let now = Instant::now();
 		for layer in layers.iter_mut() {
 			let Some(frame) = layer.next_frame(sending.looped, keyframe)? else {
@@ -451,40 +449,27 @@ fn next_keyframe(
 	}
 }
 
-/// Marks in `wanted` (a bit per layer, by index in `ssrcs`) the layers the server asks a
-/// keyframe of (PLI or FIR); a request naming no layer of ours asks for all of them.
+/// Sets `wanted` whenever the server asks the track for a keyframe (PLI or FIR), of any layer:
+/// every layer skips to its next keyframe together.
 async fn watch_keyframe_requests(
 	track: Arc<TrackLocalStaticSample>,
-	ssrcs: Vec<u32>,
-	wanted: Arc<AtomicU8>,
+	wanted: Arc<AtomicBool>,
 	cancel: CancellationToken,
 ) {
-	use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
-	use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
-	let layer_of = |ssrc: u32| ssrcs.iter().position(|ours| *ours == ssrc);
 	loop {
 		let event = tokio::select! {
 			_ = cancel.cancelled() => return,
 			event = track.poll() => event,
 		};
-		let Some(event) = event else { return };
-		let TrackLocalEvent::OnRtcpPacket(packets) = event else { continue };
-		for packet in packets {
-			let packet = packet.as_any();
-			let asked: Vec<u32> = if let Some(pli) = packet.downcast_ref::<PictureLossIndication>()
-			{
-				vec![pli.media_ssrc]
-			} else if let Some(fir) = packet.downcast_ref::<FullIntraRequest>() {
-				fir.fir.iter().map(|entry| entry.ssrc).collect()
-			} else {
-				continue;
-			};
-			let mut bits =
-				asked.into_iter().filter_map(layer_of).fold(0u8, |bits, layer| bits | 1 << layer);
-			if bits == 0 {
-				bits = u8::MAX;
-			}
-			wanted.fetch_or(bits, Ordering::Relaxed);
+		match event {
+			Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+				if packets.iter().any(|packet| crate::engine::is_keyframe_request(packet.as_ref()))
+				{
+					wanted.store(true, Ordering::Relaxed);
+				}
+			},
+			Some(_) => {},
+			None => return,
 		}
 	}
 }
