@@ -33,6 +33,21 @@ a=recvonly\r\n\
 a=rtcp-mux\r\n\
 a=rtpmap:96 VP8/90000\r\n";
 
+/// The same offer with a data channel (the payment channel's SCTP association), whose sender
+/// would take messages of up to 256 KiB.
+fn offer_with_data_channel() -> String {
+	HALF_OPEN_OFFER.replace("a=group:BUNDLE 0", "a=group:BUNDLE 0 1")
+		+ "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n\
+		   c=IN IP4 0.0.0.0\r\n\
+		   a=ice-ufrag:hOpN\r\n\
+		   a=ice-pwd:4ZcD6yXNxNVyzu5JhlEM2dEQ\r\n\
+		   a=fingerprint:sha-256 3B:25:7D:53:E9:E7:3C:07:9E:14:5C:26:B1:49:B5:C9:2B:11:6E:38:7A:A6:28:DE:8F:38:2D:63:0C:8D:27:DC\r\n\
+		   a=setup:actpass\r\n\
+		   a=mid:1\r\n\
+		   a=sctp-port:5000\r\n\
+		   a=max-message-size:262144\r\n"
+}
+
 /// An HTTP answer, as the attacker reads it.
 struct Reply {
 	status: u16,
@@ -90,13 +105,16 @@ async fn half_open_offers_are_bounded_per_client_and_node_and_reaped() {
 	let refused = post_from(address(2), server, "/whep/7", HALF_OPEN_OFFER).await;
 	assert_eq!(refused.status, 429, "{}", refused.body);
 	assert_eq!(refused.retry_after, Some(3));
-	assert!(refused.body.contains("address 127.0.0.2") && refused.body.contains("still connecting"));
+	assert!(
+		refused.body.contains("address 127.0.0.2") && refused.body.contains("still connecting")
+	);
 
 	// Many clients: the node as a whole holds at most 20 half-open sessions, then says 503.
 	let mut statuses = Vec::new();
 	for last in 3..12 {
 		for _ in 0..4 {
-			statuses.push(post_from(address(last), server, "/whep/7", HALF_OPEN_OFFER).await.status);
+			statuses
+				.push(post_from(address(last), server, "/whep/7", HALF_OPEN_OFFER).await.status);
 		}
 	}
 	let accepted = statuses.iter().filter(|status| **status == 201).count();
@@ -196,7 +214,11 @@ async fn a_viewer_flooding_its_data_channel_is_cut_off_and_the_others_are_heard(
 			})
 			.count()
 	};
-	assert!(heard(&flooder_session) <= 12, "{} messages of the flood reached the owner", heard(&flooder_session));
+	assert!(
+		heard(&flooder_session) <= 12,
+		"{} messages of the flood reached the owner",
+		heard(&flooder_session)
+	);
 
 	// The honest viewer still plays, and its messages still reach the owner.
 	keeps_receiving(&honest, 30).await;
@@ -211,12 +233,28 @@ async fn a_viewer_flooding_its_data_channel_is_cut_off_and_the_others_are_heard(
 		.engine
 		.sessions()
 		.iter()
-		.all(|session| session.role == Role::Publisher || session.session.to_string() == honest_session));
+		.all(|session| session.role == Role::Publisher
+			|| session.session.to_string() == honest_session));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_answer_tells_a_viewer_the_largest_data_channel_message_the_node_takes() {
+	// The node keeps a buffer of the negotiated size per connection and reassembles nothing
+	// larger, whatever the viewer offers (the flood test above sends messages between the
+	// engine's own 4 KiB limit and this one: they are dropped and counted against the sender).
+	let node = TestEngine::loopback(Arc::new(AllowAll)).await;
+	let _publisher = node.publish("13", "creator").await;
+	let server = node.engine.http_addr().unwrap();
+	let reply = post_from(address(40), server, "/whep/13", &offer_with_data_channel()).await;
+	assert_eq!(reply.status, 201, "{}", reply.body);
+	assert!(reply.body.contains("m=application"), "{}", reply.body);
+	assert!(reply.body.contains("a=max-message-size:16384\r\n"), "{}", reply.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_client_sending_requests_too_fast_is_slowed_down_and_no_one_else() {
-	let config = StreamingConfig { requests_per_second_per_client: 5, ..StreamingConfig::loopback() };
+	let config =
+		StreamingConfig { requests_per_second_per_client: 5, ..StreamingConfig::loopback() };
 	let node = TestEngine::start(config, Arc::new(AllowAll)).await;
 	let server = node.engine.http_addr().unwrap();
 	let _publisher = node.publish("5", "creator").await;
@@ -278,9 +316,10 @@ async fn idle_connections_are_capped_per_address_and_cut_off_without_headers() {
 	// The silent ones are cut off once the header timeout passes.
 	let started = Instant::now();
 	let mut byte = [0u8; 1];
-	let read = tokio::time::timeout(HEADER_READ_TIMEOUT + Duration::from_secs(5), idle[0].read(&mut byte))
-		.await
-		.expect("a silent connection is cut off");
+	let read =
+		tokio::time::timeout(HEADER_READ_TIMEOUT + Duration::from_secs(5), idle[0].read(&mut byte))
+			.await
+			.expect("a silent connection is cut off");
 	assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
 	assert!(started.elapsed() <= HEADER_READ_TIMEOUT + Duration::from_secs(1));
 	keeps_receiving(&viewer, 10).await;
@@ -355,7 +394,6 @@ async fn wait_for_stats(
 		tokio::time::sleep(Duration::from_millis(20)).await;
 	}
 }
-
 
 /// A STUN binding request (RFC 8489) with `username`, as a client's connectivity check starts.
 /// Without a valid MESSAGE-INTEGRITY the session's ICE agent refuses it; the router only reads
@@ -461,7 +499,8 @@ async fn datagrams_from_strangers_reach_no_session_and_viewers_play_on() {
 	for _ in 0..100 {
 		flooder.send_to(&rtp, media).await.unwrap();
 	}
-	let still_unknown = wait_for_stats(&node, |stats| stats.unrouted >= forged.unrouted + 100).await;
+	let still_unknown =
+		wait_for_stats(&node, |stats| stats.unrouted >= forged.unrouted + 100).await;
 
 	// With the password, the flooder's address is its session's; what it sprays then goes to
 	// that session alone (a viewer sends no RTP: dropped before its connection sees it).
@@ -484,7 +523,8 @@ async fn datagrams_from_strangers_reach_no_session_and_viewers_play_on() {
 		.into_iter()
 		.find(|session| !session.connected)
 		.expect("the flooder's half-open session");
-	let dropped = node.engine.session_stats(flooder_session.session).await.unwrap().dropped_datagrams;
+	let dropped =
+		node.engine.session_stats(flooder_session.session).await.unwrap().dropped_datagrams;
 	assert!(dropped > 1_000, "a viewer's RTP is dropped before its connection: {dropped}");
 
 	// Another session cannot take the address over, even with its own password: the address
@@ -541,17 +581,23 @@ async fn an_owner_that_stops_reading_events_stalls_no_session() {
 	})
 	.await
 	.unwrap();
-	let watch = || Viewer::connect(WatchOptions {
-		endpoint: format!("{base}/whep/13"),
-		token: None,
-		output: None,
-	});
+	let watch = || {
+		Viewer::connect(WatchOptions {
+			endpoint: format!("{base}/whep/13"),
+			token: None,
+			output: None,
+		})
+	};
 	let deadline = Instant::now() + Duration::from_secs(10);
 	let honest = loop {
 		match watch().await {
 			Ok(viewer) => break viewer,
 			Err(error) if Instant::now() < deadline => {
-				assert!(error.to_string().contains("starting") || error.to_string().contains("not live"), "{error}");
+				assert!(
+					error.to_string().contains("starting")
+						|| error.to_string().contains("not live"),
+					"{error}"
+				);
 				tokio::time::sleep(Duration::from_millis(100)).await;
 			},
 			Err(error) => panic!("{error}"),

@@ -13,7 +13,9 @@ use rtc::media_stream::MediaStreamTrack;
 use rtc::peer_connection::certificate::{CertificateParams, RTCCertificate};
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::MediaEngine;
-use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::configuration::setting_engine::{
+	SctpMaxMessageSize, SettingEngineBuilder,
+};
 use rtc::peer_connection::configuration::RTCConfigurationBuilder;
 use rtc::peer_connection::sdp::RTCSessionDescription;
 use rtc::peer_connection::transport::{
@@ -101,6 +103,14 @@ impl Identity {
 	}
 }
 
+/// The largest data channel message a session's SCTP association takes (the answer announces it
+/// as `a=max-message-size`). Above [`super::limits::MAX_DATA_MESSAGE_BYTES`] the engine drops
+/// the message and counts it against the sender; above this the stack refuses it unread.
+pub(crate) const MAX_SCTP_MESSAGE_BYTES: u32 = 16 * 1024;
+/// How much unread data channel data a peer may have in flight to a session (SCTP's receive
+/// window): four of the largest messages.
+pub(crate) const SCTP_RECEIVE_WINDOW_BYTES: u32 = 4 * MAX_SCTP_MESSAGE_BYTES;
+
 /// A session's ICE credentials; the username fragment routes its datagrams.
 pub(crate) struct Credentials {
 	pub(crate) ufrag: String,
@@ -122,6 +132,11 @@ pub(crate) fn server_peer(inner: &Inner) -> Result<(RTCPeerConnection, Credentia
 		.with_crypto_provider(inner.identity.crypto.clone())
 		// A `.local` candidate would make the node multicast queries on its own network.
 		.with_multicast_dns_mode(rtc::ice::mdns::MulticastDnsMode::Disabled)
+		// The data channel carries payment messages of a few hundred bytes. The stack keeps a
+		// buffer of the negotiated message size per connection (64 KiB by default, a fifth of a
+		// viewer's memory) and a receive window a peer may fill (1 MiB by default).
+		.with_sctp_max_message_size(SctpMaxMessageSize::Bounded(MAX_SCTP_MESSAGE_BYTES))
+		.with_sctp_max_receive_buffer_size(SCTP_RECEIVE_WINDOW_BYTES)
 		.build();
 	let mut media_engine = MediaEngine::default();
 	media_engine.register_default_codecs()?;

@@ -118,7 +118,9 @@ pub(crate) struct Driver {
 	pub(crate) inner: Arc<Inner>,
 	pub(crate) session: SessionId,
 	pub(crate) stream: StreamId,
-	pub(crate) peer: RTCPeerConnection,
+	/// Boxed: the connection is most of a driver's size, and the spawned task would otherwise
+	/// hold it more than once (the driver moved into the task, then into `run`).
+	pub(crate) peer: Box<RTCPeerConnection>,
 	pub(crate) counters: Arc<Counters>,
 	inbox: Inbox,
 	/// Remote addresses this session heard from, and the socket each one reached.
@@ -179,7 +181,7 @@ impl Driver {
 			inner,
 			session,
 			stream,
-			peer,
+			peer: Box::new(peer),
 			counters,
 			inbox,
 			heard: Vec::new(),
