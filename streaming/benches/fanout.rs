@@ -3,6 +3,7 @@
 //! ```sh
 //! scripts/bench.sh fanout                                    # 1.4 Mbit/s: 1, 10, 100, 500 viewers
 //! scripts/bench.sh fanout -- --source 300k 1000              # 300 kbit/s, 1,000 viewers
+//! scripts/bench.sh fanout -- --source 300k --late 60 1000    # ... and 60 late joiners, not 20
 //! scripts/bench.sh fanout -- --source 1080p 100              # 1080p30 at 4.3 Mbit/s, 100 viewers
 //! scripts/bench.sh fanout -- --soak 600 --churn 10 500       # 10-minute soak, 10 % churn a minute
 //! ```
@@ -43,7 +44,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 const STREAM: &str = "bench";
 /// Joins per second while an audience connects.
 const JOINS_PER_SECOND: u64 = 100;
-/// Viewers that join one after another while the audience watches.
+/// Viewers that join one after another while the audience watches (`--late` changes it).
 const LATE_JOINS: usize = 20;
 
 fn main() {
@@ -71,6 +72,7 @@ struct Plan {
 	window: Duration,
 	soak: Option<Duration>,
 	churn_percent: usize,
+	late_joins: usize,
 }
 
 impl Plan {
@@ -81,6 +83,7 @@ impl Plan {
 			window: Duration::from_secs(10),
 			soak: None,
 			churn_percent: 0,
+			late_joins: LATE_JOINS,
 		};
 		let mut args = args.iter();
 		while let Some(arg) = args.next() {
@@ -98,6 +101,7 @@ impl Plan {
 					plan.soak = Some(Duration::from_secs(value().parse().expect("seconds")))
 				},
 				"--churn" => plan.churn_percent = value().parse().expect("percent per minute"),
+				"--late" => plan.late_joins = value().parse().expect("a number of viewers"),
 				count => plan.counts.push(count.parse().expect("viewer counts are numbers")),
 			}
 		}
@@ -218,8 +222,7 @@ async fn viewers_role(endpoint: String, count: usize) {
 	while let Some(command) = commands.recv().await {
 		if let Some(replace) = command.strip_prefix("churn ") {
 			let replace: usize = replace.parse().expect("churn count");
-			let leaving: Vec<(u64, Viewer)> =
-				viewers.drain(..replace.min(viewers.len())).collect();
+			let leaving: Vec<(u64, Viewer)> = viewers.drain(..replace.min(viewers.len())).collect();
 			for (_, viewer) in leaving {
 				let _ = viewer.stop().await;
 			}
@@ -395,7 +398,7 @@ fn orchestrate(plan: Plan) {
 		);
 		println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
 		for &count in &plan.counts {
-			run_round(&mut engine, &whep, count, plan.window, idle_cpu, idle_rss);
+			run_round(&mut engine, &whep, count, &plan, idle_cpu, idle_rss);
 		}
 	}
 	publisher.ask("report");
@@ -407,7 +410,7 @@ fn run_round(
 	engine: &mut Process,
 	whep: &str,
 	count: usize,
-	window: Duration,
+	plan: &Plan,
 	idle_cpu: f64,
 	idle_rss: u64,
 ) {
@@ -417,10 +420,10 @@ fn run_round(
 
 	engine.ask("reset");
 	let start = sample(engine, &mut audience);
-	std::thread::sleep(window);
+	std::thread::sleep(plan.window);
 	let end = sample(engine, &mut audience);
 	let rss = engine.rss_bytes();
-	let late = late_joins(whep);
+	let late = late_joins(whep, plan.late_joins);
 	let figures = Figures::between(&start, &end);
 	let seconds = end.at.duration_since(start.at).as_secs_f64();
 	let cores = (end.engine_cpu - start.engine_cpu) / seconds;
@@ -449,9 +452,9 @@ fn run_round(
 }
 
 /// Viewers joining one at a time while the audience watches: each one's join time.
-fn late_joins(whep: &str) -> Vec<f64> {
+fn late_joins(whep: &str, count: usize) -> Vec<f64> {
 	let mut joins = Vec::new();
-	for _ in 0..LATE_JOINS {
+	for _ in 0..count {
 		let (late, joined) = Process::start(&["--viewers", whep, "1"]);
 		joins.extend(sorted(&joined["join_ms"]));
 		late.stop();

@@ -34,6 +34,9 @@ async fn one_publisher_fans_out_to_three_viewers_and_ends_them_when_it_leaves() 
 			Some(true),
 			"the picture must start at a keyframe: {stats:?}"
 		);
+		// What the engine held while the connection came up and what followed it live are one
+		// unbroken sequence.
+		assert_eq!(stats.packets_lost, 0, "{stats:?}");
 		assert!(stats.keyframes >= 1, "{stats:?}");
 		assert!(stats.payload_bytes > 100_000, "{stats:?}");
 	}

@@ -204,6 +204,9 @@ impl Driver {
 	}
 
 	async fn run(mut self) {
+		if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
+			forwarding.prepare(&self.inner, &self.stream);
+		}
 		loop {
 			self.flush().await;
 			if let Err(error) = self.take_output().await {
@@ -400,7 +403,7 @@ impl Driver {
 				RTCPeerConnectionEvent::OnConnectionStateChangeEvent(state) => {
 					tracing::debug!(target: LOG_TARGET, session = %self.session, %state, "connection state");
 					match state {
-						RTCPeerConnectionState::Connected => self.on_connected(),
+						RTCPeerConnectionState::Connected => self.on_connected().await,
 						RTCPeerConnectionState::Failed | RTCPeerConnectionState::Closed => {
 							return Err(Error::WebRtc(format!("the connection is {state}")));
 						},
@@ -485,18 +488,28 @@ impl Driver {
 		Ok(())
 	}
 
-	fn on_connected(&mut self) {
+	async fn on_connected(&mut self) {
 		let is_viewer = {
 			let mut state = self.inner.state();
 			let Some(entry) = state.sessions.get_mut(&self.session) else { return };
 			entry.connected = true;
 			entry.role == crate::types::Role::Viewer
 		};
-		if is_viewer {
-			if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
-				let joined = forwarding.start(&self.inner, self.session, &self.stream);
-				self.outbox.extend(joined);
-			}
+		if !is_viewer {
+			return;
+		}
+		if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
+			let joined = forwarding.start(&self.inner, self.session, &self.stream);
+			self.outbox.extend(joined);
+		}
+		// What arrived while the connection came up goes out one packet at a time, each onto
+		// the socket before the next: a burst would grow the connection's queues for good.
+		loop {
+			let now = self.clock();
+			let Some(Media::Viewer(forwarding)) = self.media.as_mut() else { break };
+			let Some((track, packet)) = forwarding.take_held() else { break };
+			forwarding.send_rtp(track, packet, &mut self.peer, &self.counters, now);
+			self.flush().await;
 		}
 	}
 

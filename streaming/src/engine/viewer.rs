@@ -162,6 +162,8 @@ fn negotiate(
 	let forwarding = Forwarding {
 		forwards,
 		packets: None,
+		connected: false,
+		early: VecDeque::new(),
 		pay_channel: None,
 		pay_channel_opened: false,
 		allowance: MessageAllowance::new(Instant::now()),
@@ -191,6 +193,10 @@ struct Forward {
 /// How often a viewer waiting for a layer's keyframe checks that the layer still arrives.
 const DEAD_LAYER_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// Packets a viewer may hold while its connection comes up: a keyframe and what follows it for
+/// about half a second of 1080p (more than six seconds at 300 kbit/s).
+pub(crate) const EARLY_PACKETS: usize = 256;
+
 /// What a viewer's driver takes from its stream: the next packet, or how many it missed.
 pub(crate) type Delivery = std::result::Result<Relayed, RecvError>;
 
@@ -199,8 +205,14 @@ pub(crate) type Delivery = std::result::Result<Relayed, RecvError>;
 pub(crate) struct Forwarding {
 	/// By the stream's track index; `None` for a track this viewer does not take.
 	forwards: Vec<Option<Forward>>,
-	/// The stream's packets, from the moment the connection is up.
+	/// The stream's packets, from the moment the offer is answered.
 	packets: Option<broadcast::Receiver<Relayed>>,
+	/// Whether the connection is up (ICE and DTLS): packets can be sent.
+	connected: bool,
+	/// Until then, the packets admitted (by track index), from the keyframe asked for when the
+	/// offer was answered: sent the moment the connection is up, so the picture starts then
+	/// rather than a round trip to the publisher later. At most [`EARLY_PACKETS`].
+	early: VecDeque<(usize, rtc::rtp::Packet)>,
 	pay_channel: Option<RTCDataChannelId>,
 	/// The payment channel opens once per session (a reopened one is closed).
 	pay_channel_opened: bool,
@@ -230,6 +242,14 @@ impl Forwarding {
 
 	/// Holds every video track until its next keyframe and asks the publisher for one.
 	fn wait_for_keyframes(&mut self, inner: &Inner, stream: &StreamId) {
+		let layers = self.hold_for_keyframes();
+		if !layers.is_empty() {
+			super::request_layer_keyframes(inner, stream, &layers);
+		}
+	}
+
+	/// Holds every video track until its next keyframe; returns the layers waited for.
+	fn hold_for_keyframes(&mut self) -> Vec<u8> {
 		let mut layers = Vec::new();
 		for switch in
 			self.forwards.iter_mut().flatten().filter_map(|forward| forward.switch.as_mut())
@@ -237,9 +257,15 @@ impl Forwarding {
 			switch.wait_for_keyframe();
 			layers.push(switch.target());
 		}
-		if !layers.is_empty() {
-			super::request_layer_keyframes(inner, stream, &layers);
-		}
+		layers
+	}
+
+	/// While the connection is not up, nothing held is of use any more (too much arrived, or the
+	/// viewer fell behind): start again from the publisher's next keyframe, asked for once the
+	/// connection is up if it has not come by then.
+	fn start_over(&mut self) {
+		self.early = VecDeque::new();
+		self.hold_for_keyframes();
 	}
 
 	/// Asks the publisher for a keyframe of the layers this viewer is sent (the viewer lost
@@ -292,19 +318,46 @@ impl Forwarding {
 		}
 	}
 
-	/// The viewer's connection is up: take the stream's packets from now on and ask the
-	/// publisher for a keyframe so its picture starts at once.
+	/// The offer is answered: take the stream's packets from now on and ask the publisher for a
+	/// keyframe, which arrives while the connection comes up and is held for it.
+	pub(crate) fn prepare(&mut self, inner: &Inner, stream: &StreamId) {
+		// Subscribe before asking for the keyframe, so the keyframe cannot pass by unseen.
+		let Some(packets) =
+			inner.state().streams.get(stream).map(|entry| entry.packets.subscribe())
+		else {
+			return;
+		};
+		self.packets = Some(packets);
+		self.wait_for_keyframes(inner, stream);
+	}
+
+	/// The viewer's connection is up: what arrived for it meanwhile is to be sent now (see
+	/// [`Forwarding::take_held`]), from the keyframe on; if that keyframe has not come yet, the
+	/// publisher is asked again.
 	pub(crate) fn start(
 		&mut self,
 		inner: &Arc<Inner>,
 		session: SessionId,
 		stream: &StreamId,
 	) -> Option<EngineEvent> {
-		// Subscribe before asking for the keyframe, so the keyframe cannot pass by unseen.
-		let packets = inner.state().streams.get(stream).map(|entry| entry.packets.subscribe())?;
-		self.packets = Some(packets);
-		self.wait_for_keyframes(inner, stream);
-		tracing::info!(target: LOG_TARGET, %stream, %session, "viewer connected");
+		if self.packets.is_none() {
+			self.prepare(inner, stream);
+		}
+		self.packets.as_ref()?;
+		self.connected = true;
+		let held = self.early.len();
+		let waiting: Vec<u8> = self
+			.forwards
+			.iter()
+			.flatten()
+			.filter_map(|forward| forward.switch.as_ref())
+			.filter(|switch| switch.waits())
+			.map(LayerSwitch::target)
+			.collect();
+		if !waiting.is_empty() {
+			super::request_layer_keyframes(inner, stream, &waiting);
+		}
+		tracing::info!(target: LOG_TARGET, %stream, %session, held, "viewer connected");
 		Some(EngineEvent::ViewerJoined { stream: stream.clone(), session })
 	}
 
@@ -325,7 +378,11 @@ impl Forwarding {
 				// This viewer fell behind the live edge: skip to the next keyframe rather than
 				// slow the stream down for everyone.
 				counters.skipped(skipped);
-				self.wait_for_keyframes(inner, stream);
+				if self.connected {
+					self.wait_for_keyframes(inner, stream);
+				} else {
+					self.start_over();
+				}
 				return None;
 			},
 			Err(RecvError::Closed) => {
@@ -376,15 +433,46 @@ impl Forwarding {
 			None if layer != 0 => return None,
 			None => {},
 		}
+		if !self.connected {
+			if self.early.len() >= EARLY_PACKETS {
+				self.start_over();
+			} else {
+				self.early.push_back((track, packet));
+			}
+			return None;
+		}
+		self.send_rtp(track, packet, peer, counters, now).then_some(arrived)
+	}
+
+	/// The next packet held while the connection came up, to be sent with
+	/// [`Forwarding::send_rtp`]. They are not counted in the forwarding latency: they waited for
+	/// the connection.
+	pub(crate) fn take_held(&mut self) -> Option<(usize, rtc::rtp::Packet)> {
+		let held = self.early.pop_front();
+		if held.is_none() && self.early.capacity() > 0 {
+			self.early = VecDeque::new();
+		}
+		held
+	}
+
+	/// Sends a packet admitted for `track` to the viewer, as this viewer's.
+	pub(crate) fn send_rtp(
+		&self,
+		track: usize,
+		mut packet: rtc::rtp::Packet,
+		peer: &mut RTCPeerConnection,
+		counters: &Counters,
+		now: Instant,
+	) -> bool {
+		let Some(Some(forward)) = self.forwards.get(track) else { return false };
 		packet.header.ssrc = forward.ssrc;
 		packet.header.payload_type = forward.payload_type;
 		// Header extension ids were negotiated with the publisher, not with this viewer.
 		packet.header.extension = false;
 		packet.header.extensions.clear();
 		counters.count_packet(&packet, forward.codec);
-		let mut sender = peer.rtp_sender(forward.sender)?;
-		sender.write_rtp(now, packet).ok()?;
-		Some(arrived)
+		let Some(mut sender) = peer.rtp_sender(forward.sender) else { return false };
+		sender.write_rtp(now, packet).is_ok()
 	}
 
 	/// A data channel opened: the payment channel is kept, any other one closed (nothing it
