@@ -5,6 +5,7 @@
 //! updates and never across an `.await`. Everything that waits (WebRTC calls, data channel
 //! sends, the event channel) happens after the guard is dropped.
 
+mod congestion;
 mod keyframes;
 pub(crate) mod limits;
 mod media_socket;
@@ -158,6 +159,10 @@ pub struct SessionStats {
 	pub jitter_ms: Option<f64>,
 	/// A viewer's delivered media payload bitrate (what was sent, less what it reports lost).
 	pub delivered_bps: Option<f64>,
+	/// What the node estimates the path to this viewer carries, in bits per second, from the
+	/// viewer's transport-wide congestion control feedback (TWCC); `None` before the first
+	/// feedback, or from a viewer that sends none.
+	pub estimated_bps: Option<f64>,
 	/// The simulcast layer of the video sent to this viewer (by layer index, see
 	/// [`TrackSummary::layers`]); `None` while it waits for a keyframe.
 	pub video_layer: Option<u8>,
@@ -781,6 +786,7 @@ impl Engine {
 			stats.rtt_ms = figures.rtt_ms;
 			stats.packets_lost = figures.packets_lost;
 			stats.jitter_ms = figures.jitter_ms;
+			stats.estimated_bps = figures.estimated_bps;
 		}
 		if role == Role::Viewer {
 			// What the viewer's receiver reports say (the connection's own statistics do not

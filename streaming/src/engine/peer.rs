@@ -119,7 +119,13 @@ pub(crate) struct Credentials {
 
 /// A new connection for a session this node serves: ICE-lite (it answers checks and never sends
 /// them), the node's certificate, the default codecs and interceptors.
-pub(crate) fn server_peer(inner: &Inner) -> Result<(RTCPeerConnection, Credentials)> {
+/// With `congestion_control`, what the session sends is numbered for the peer's TWCC feedback
+/// and the feedback read into an estimate (see `congestion.rs`); it costs every packet sent and
+/// is only of use to choose a simulcast layer.
+pub(crate) fn server_peer(
+	inner: &Inner,
+	congestion_control: bool,
+) -> Result<(RTCPeerConnection, Credentials, Arc<super::keyframes::Estimate>)> {
 	let credentials = Credentials {
 		ufrag: super::media_socket::ice_credential(16),
 		pwd: super::media_socket::ice_credential(32),
@@ -140,7 +146,7 @@ pub(crate) fn server_peer(inner: &Inner) -> Result<(RTCPeerConnection, Credentia
 		.build();
 	let mut media_engine = MediaEngine::default();
 	media_engine.register_default_codecs()?;
-	let registry = server_interceptors(&mut media_engine)?;
+	let (registry, estimate) = server_interceptors(&mut media_engine, congestion_control)?;
 	let configuration = RTCConfigurationBuilder::new()
 		.with_certificates(vec![inner.identity.certificate.clone()])
 		.build();
@@ -150,7 +156,7 @@ pub(crate) fn server_peer(inner: &Inner) -> Result<(RTCPeerConnection, Credentia
 		.with_media_engine(media_engine)
 		.with_interceptor_registry(registry)
 		.build(Instant::now())?;
-	Ok((peer, credentials))
+	Ok((peer, credentials, estimate))
 }
 
 /// Packets of each outgoing stream a session keeps for retransmission when its viewer reports
@@ -159,13 +165,30 @@ pub(crate) fn server_peer(inner: &Inner) -> Result<(RTCPeerConnection, Credentia
 /// stream: most of a viewer's memory.)
 const RETRANSMISSION_HISTORY: u16 = 256;
 
+/// Where a viewer's bandwidth estimate starts, before its first feedback: above any simulcast
+/// layer a browser sends (2.5 Mbit/s at 720p), so a viewer starts on the best layer and only
+/// the feedback brings it down.
+const INITIAL_ESTIMATE: f64 = 5_000_000.0;
+/// The estimate's floor and ceiling.
+const ESTIMATE_RANGE: (f64, f64) = (50_000.0, 100_000_000.0);
+
 /// The interceptors of a session this node serves: webrtc-rs' defaults (NACK both ways, RTCP
 /// reports, TWCC feedback for what it receives, the simulcast header extensions) with a shorter
-/// retransmission history, and our keyframe-request interceptor last.
-fn server_interceptors(media_engine: &mut MediaEngine) -> Result<Registry> {
-	use rtc::interceptor::{NackGeneratorBuilder, NackResponderBuilder, Slot};
+/// retransmission history; transport-wide sequence numbers on what it sends and webrtc-rs'
+/// congestion control interceptor reading the peer's feedback on them into our estimator (see
+/// `congestion.rs`), without a pacer (the node forwards what the publisher sends and adapts by
+/// choosing simulcast layers, see `simulcast.rs`); and our keyframe-request interceptor last,
+/// which also hands on the estimate.
+fn server_interceptors(
+	media_engine: &mut MediaEngine,
+	congestion_control: bool,
+) -> Result<(Registry, Arc<super::keyframes::Estimate>)> {
+	use rtc::interceptor::{
+		CongestionControlBuilder, NackGeneratorBuilder, NackResponderBuilder, Slot,
+	};
 	use rtc::peer_connection::configuration::interceptor_registry::{
-		configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc_receiver_only,
+		configure_rtcp_reports, configure_simulcast_extension_headers, configure_twcc,
+		configure_twcc_receiver_only,
 	};
 	use rtc::rtp_transceiver::rtp_sender::{RTCPFeedback, TYPE_RTCP_FB_NACK};
 	// What `configure_nack` does, with our history.
@@ -182,10 +205,19 @@ fn server_interceptors(media_engine: &mut MediaEngine) -> Result<Registry> {
 		)
 		.with(Slot::NackGenerator, NackGeneratorBuilder::new().build());
 	configure_simulcast_extension_headers(media_engine)?;
-	let registry = configure_twcc_receiver_only(registry, media_engine)?;
+	let registry = if congestion_control {
+		// Numbers what leaves and reports what arrives.
+		let registry = configure_twcc(registry, media_engine)?;
+		let (min, max) = ESTIMATE_RANGE;
+		let estimator = super::congestion::DelayTrend::new(INITIAL_ESTIMATE, min, max);
+		registry.with(Slot::CongestionControl, CongestionControlBuilder::new(estimator).build())
+	} else {
+		// Reports what arrives (a publisher's own congestion control reads it).
+		configure_twcc_receiver_only(registry, media_engine)?
+	};
 	let registry = configure_rtcp_reports(registry);
-	Ok(registry
-		.with(Slot::from(super::keyframes::SLOT), super::keyframes::KeyframeRequests::default()))
+	let (requests, estimate) = super::keyframes::KeyframeRequests::new();
+	Ok((registry.with(Slot::from(super::keyframes::SLOT), requests), estimate))
 }
 
 /// Answers an offer on a session's connection: the node's host candidates (the media socket's

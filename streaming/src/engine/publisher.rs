@@ -85,7 +85,8 @@ fn negotiate(
 	offer: Offer,
 	sent: &[RtpCodecKind],
 ) -> Result<super::Negotiated> {
-	let (mut peer, credentials) = server_peer(inner)?;
+	// A publisher is sent no media: nothing to estimate.
+	let (mut peer, credentials, _) = server_peer(inner, false)?;
 	for kind in sent {
 		let init = RTCRtpTransceiverInit {
 			direction: RTCRtpTransceiverDirection::Recvonly,
@@ -186,6 +187,9 @@ impl Receiving {
 		let keyframes =
 			if kind == RtpCodecKind::Video { self.requests_sender.take() } else { None };
 		let layers = Arc::new(Layers::new(1));
+		if init.rid.is_some() {
+			layers.set_simulcast();
+		}
 		let (index, live) =
 			add_track(inner, session, kind, codec.clone(), ssrc, keyframes, layers.clone())?;
 		if kind == RtpCodecKind::Video && self.video.is_none() {

@@ -70,6 +70,7 @@ pub(crate) struct PeerFigures {
 	pub(crate) rtt_ms: Option<f64>,
 	pub(crate) packets_lost: Option<i64>,
 	pub(crate) jitter_ms: Option<f64>,
+	pub(crate) estimated_bps: Option<f64>,
 }
 
 impl PeerFigures {
@@ -245,7 +246,14 @@ impl Driver {
 					self.commands_open = false;
 					Ok(())
 				},
-				Wake::Datagram(Some(datagram)) => self.on_datagram(datagram),
+				Wake::Datagram(Some(datagram)) => {
+					let read = self.on_datagram(datagram);
+					if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
+						// The datagram may have been feedback that moved the viewer's estimate.
+						forwarding.follow_estimate(&self.inner, &self.stream, now);
+					}
+					read
+				},
 				Wake::Datagram(None) => break,
 				Wake::Media(delivery) => {
 					if let Some(Media::Viewer(forwarding)) = self.media.as_mut() {
@@ -554,6 +562,9 @@ impl Driver {
 		let mut figures =
 			PeerFigures::of(&self.peer.get_stats(now, StatsSelector::None), is_viewer);
 		figures.addresses = self.heard.iter().map(|(address, _)| *address).collect();
+		if let Some(Media::Viewer(forwarding)) = &self.media {
+			figures.estimated_bps = forwarding.estimate();
+		}
 		figures
 	}
 }

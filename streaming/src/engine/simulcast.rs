@@ -9,10 +9,11 @@
 //!   only at a keyframe of the new layer, and every packet's sequence number and timestamp are
 //!   rewritten so the viewer sees one continuous stream: sequence numbers carry on from the last
 //!   one sent, and the timestamp from the last one plus the time that passed.
-//! - [`Adaptation`] chooses the layer from what the viewer's receiver reports say (its bandwidth
-//!   estimate, see [`Adaptation::on_report`]).
+//! - [`Adaptation`] chooses the layer from the viewer's bandwidth estimate (GCC on its TWCC
+//!   feedback, see [`Adaptation::on_estimate`]) and its receiver reports' loss (see
+//!   [`Adaptation::on_report`]).
 
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The most layers a simulcast track may have; further ones in an offer are not forwarded.
@@ -29,6 +30,9 @@ pub(crate) struct Layers {
 	bps: [AtomicU64; MAX_LAYERS],
 	/// Layers (bit per layer) a viewer asked a keyframe of since the publisher last asked.
 	wanted: AtomicU8,
+	/// Whether the publisher sends the track as simulcast (its first layer came with a rid),
+	/// however many of its layers arrived yet.
+	simulcast: AtomicBool,
 }
 
 impl Layers {
@@ -41,6 +45,15 @@ impl Layers {
 
 	pub(crate) fn count(&self) -> usize {
 		self.count.load(Ordering::Relaxed)
+	}
+
+	/// The publisher sends this track as simulcast.
+	pub(crate) fn set_simulcast(&self) {
+		self.simulcast.store(true, Ordering::Relaxed);
+	}
+
+	pub(crate) fn is_simulcast(&self) -> bool {
+		self.simulcast.load(Ordering::Relaxed)
 	}
 
 	/// One more layer arrived; its index, or `None` past [`MAX_LAYERS`].
@@ -139,6 +152,10 @@ pub(crate) struct LayerSwitch {
 	start: u16,
 	clock_rate: u32,
 	switches: u64,
+	/// The current layer is no longer sent while the switch waits: the link did not carry it,
+	/// and what more of it went out would queue in front of the new layer's keyframe (and be
+	/// dropped with it).
+	holding: bool,
 }
 
 impl LayerSwitch {
@@ -152,6 +169,7 @@ impl LayerSwitch {
 			start: 0,
 			clock_rate: clock_rate.max(1),
 			switches: 0,
+			holding: false,
 		}
 	}
 
@@ -171,6 +189,14 @@ impl LayerSwitch {
 	/// Send `layer` from its next keyframe on; the current layer goes on until then.
 	pub(crate) fn retarget(&mut self, layer: u8) {
 		self.target = layer;
+		self.holding = false;
+	}
+
+	/// Switch to `layer` at its next keyframe and send nothing of the current one meanwhile
+	/// (the viewer's link is congested).
+	pub(crate) fn retarget_holding(&mut self, layer: u8) {
+		self.target = layer;
+		self.holding = self.current.is_some_and(|current| current != layer);
 	}
 
 	/// Wait for a keyframe of the target layer (the viewer joined or fell behind).
@@ -210,9 +236,13 @@ impl LayerSwitch {
 			}
 			self.current = Some(layer);
 			self.start = sequence_number;
+			self.holding = false;
 			return self.send(sequence_number, timestamp, now);
 		}
-		if self.current == Some(layer) && sequence_number.wrapping_sub(self.start) < 0x8000 {
+		if self.current == Some(layer)
+			&& !self.holding
+			&& sequence_number.wrapping_sub(self.start) < 0x8000
+		{
 			return self.send(sequence_number, timestamp, now);
 		}
 		Admit::Skip
@@ -240,24 +270,81 @@ const MAX_UP_AFTER: Duration = Duration::from_secs(16);
 /// Loss within this long after going up means the attempt failed.
 const TRIAL: Duration = Duration::from_secs(4);
 
-/// Chooses a viewer's layer from its receiver reports.
+/// Chooses a viewer's layer from its bandwidth estimate and its receiver reports.
 ///
-/// The estimate is loss-based (what the viewer reports, about once a second): a layer that
-/// brings 10 % loss or more is more than the link carries, and the viewer goes one layer down;
-/// after [`FIRST_UP_AFTER`] of clean reports (under 2 % loss) it tries the next layer up, and
-/// an attempt that brings loss within [`TRIAL`] goes back down and doubles the wait before the
-/// next one (up to [`MAX_UP_AFTER`]), so a link at its limit is probed rarely. The reasons the
-/// estimate is not webrtc-rs' TWCC/GCC estimator are in `docs/decisions.md`.
+/// Down: when the congestion controller lowers its estimate (the viewer's TWCC feedback shows
+/// delay building up, or loss) below the bitrate of the layer the viewer is sent, the viewer
+/// goes to the best layer within the new estimate, or the lowest. Viewers whose feedback does
+/// not come (no TWCC negotiated) still go one layer down when a receiver report says 10 % loss
+/// or more.
+///
+/// Up: a viewer is only sent what it receives, so its estimate cannot tell how much more its
+/// link would carry (a controller learns that by sending more). After [`FIRST_UP_AFTER`]
+/// without a lowered estimate and with clean receiver reports (under 2 % loss), the viewer
+/// tries the next layer up; an attempt that lowers the estimate below the new layer, or brings
+/// loss, within [`TRIAL`] goes back down and doubles the wait before the next one (up to
+/// [`MAX_UP_AFTER`]), so a link at its limit is probed rarely.
 pub(crate) struct Adaptation {
 	last_change: Instant,
 	clean_since: Option<Instant>,
 	up_after: Duration,
 	trial_until: Option<Instant>,
+	/// The last estimate, in bits per second.
+	estimate: Option<f64>,
 }
 
 impl Adaptation {
 	pub(crate) fn new(now: Instant) -> Self {
-		Self { last_change: now, clean_since: None, up_after: FIRST_UP_AFTER, trial_until: None }
+		Self {
+			last_change: now,
+			clean_since: None,
+			up_after: FIRST_UP_AFTER,
+			trial_until: None,
+			estimate: None,
+		}
+	}
+
+	/// The layer a viewer sent `target` should get after its congestion controller's estimate
+	/// changed to `estimate` bits per second, from `ranked` (the arriving layers, lowest bitrate
+	/// first, each one's bitrate by `rate`); `None` to stay.
+	pub(crate) fn on_estimate(
+		&mut self,
+		target: u8,
+		pending: bool,
+		ranked: &[u8],
+		rate: impl Fn(u8) -> u64,
+		estimate: f64,
+		now: Instant,
+	) -> Option<u8> {
+		let lowered = self.estimate.replace(estimate).is_some_and(|before| estimate < before);
+		if !lowered {
+			return None;
+		}
+		// The path pushed back: no step up for a while, whatever the receiver reports say.
+		self.clean_since = None;
+		let position = ranked.iter().position(|layer| *layer == target)?;
+		if position == 0 || pending || rate(target) as f64 <= estimate {
+			return None;
+		}
+		// A step up on trial that the estimate does not carry ends at once (the estimate is about
+		// the new layer: it was lowered since the switch); otherwise the hold after a switch.
+		let in_trial = self.trial_until.is_some_and(|until| now <= until);
+		if !in_trial && now.saturating_duration_since(self.last_change) < DOWN_HOLD {
+			return None;
+		}
+		let fits = ranked[..position].iter().rev().find(|layer| rate(**layer) as f64 <= estimate);
+		let layer = fits.copied().unwrap_or(ranked[0]);
+		self.step_down(now);
+		Some(layer)
+	}
+
+	/// A step down now: a step up on trial failed, and the next attempt waits longer.
+	fn step_down(&mut self, now: Instant) {
+		if self.trial_until.is_some_and(|until| now <= until) {
+			self.up_after = (self.up_after * 2).min(MAX_UP_AFTER);
+		}
+		self.trial_until = None;
+		self.last_change = now;
 	}
 
 	/// The switch to a new layer happened (its keyframe was sent): the hold before the next
@@ -288,7 +375,6 @@ impl Adaptation {
 		if ranked.len() < 2 || pending {
 			return None;
 		}
-		let in_trial = self.trial_until.is_some_and(|until| now <= until);
 		if self.trial_until.is_some_and(|until| now > until) {
 			// The last step up held.
 			self.trial_until = None;
@@ -299,11 +385,7 @@ impl Adaptation {
 			if position == 0 || now.saturating_duration_since(self.last_change) < DOWN_HOLD {
 				return None;
 			}
-			if in_trial {
-				self.up_after = (self.up_after * 2).min(MAX_UP_AFTER);
-			}
-			self.trial_until = None;
-			self.last_change = now;
+			self.step_down(now);
 			return Some(ranked[position - 1]);
 		}
 		if fraction_lost >= CLEAN_LOSS {
@@ -412,6 +494,35 @@ mod tests {
 	}
 
 	#[test]
+	fn a_switch_away_from_a_congested_layer_sends_nothing_of_it_until_the_new_keyframe() {
+		let start = Instant::now();
+		let mut switch = LayerSwitch::new(2, 90_000);
+		switch.admit(2, true, 10, 1_000, start);
+		switch.retarget_holding(1);
+		assert!(switch.waits());
+		assert_eq!(switch.admit(2, false, 11, 4_000, start), Admit::Skip);
+		assert_eq!(switch.admit(1, false, 300, 4_000, start), Admit::Skip);
+		assert!(matches!(
+			switch.admit(1, true, 301, 7_000, start + SECOND / 10),
+			Admit::Send { sequence_number: 11, .. }
+		));
+		assert_eq!(switch.switches(), 1);
+		// Holding was for that switch only: a later one sends the old layer until it happens.
+		switch.retarget(2);
+		assert!(matches!(
+			switch.admit(1, false, 302, 10_000, start + SECOND / 5),
+			Admit::Send { .. }
+		));
+		// Holding on the layer being sent already is no hold.
+		switch.retarget_holding(1);
+		assert!(!switch.waits());
+		assert!(matches!(
+			switch.admit(1, false, 303, 13_000, start + SECOND / 4),
+			Admit::Send { .. }
+		));
+	}
+
+	#[test]
 	fn packets_of_the_new_layer_from_before_its_keyframe_are_not_sent() {
 		let start = Instant::now();
 		let mut switch = LayerSwitch::new(0, 90_000);
@@ -497,5 +608,52 @@ mod tests {
 			"held after the switch"
 		);
 		assert_eq!(pending.on_report(0, false, &ranked, 0.5, at(5.6)), Some(1));
+	}
+
+	#[test]
+	fn adaptation_follows_a_lowered_estimate_to_the_layer_it_carries() {
+		let start = Instant::now();
+		let at = |seconds: f64| start + Duration::from_secs_f64(seconds);
+		// Layers 2, 1, 0 at 150 kbit/s, 400 kbit/s and 1.2 Mbit/s.
+		let ranked = [2u8, 1, 0];
+		let rate = |layer: u8| [1_200_000u64, 400_000, 150_000][usize::from(layer)];
+		let mut adaptation = Adaptation::new(start);
+		let estimate = |adaptation: &mut Adaptation, target, value, seconds| {
+			adaptation.on_estimate(target, false, &ranked, rate, value, at(seconds))
+		};
+		// A rising estimate moves nothing, nor does a lowered one that still carries the layer.
+		assert_eq!(estimate(&mut adaptation, 0, 2_000_000.0, 2.0), None);
+		assert_eq!(estimate(&mut adaptation, 0, 2_100_000.0, 2.1), None);
+		assert_eq!(estimate(&mut adaptation, 0, 1_300_000.0, 2.2), None);
+		// Lowered below it: straight to the best layer within the estimate, past one in between.
+		assert_eq!(estimate(&mut adaptation, 0, 300_000.0, 2.3), Some(2));
+		adaptation.on_switched(at(2.4));
+		// A lowered estimate is congestion: clean receiver reports do not take it up for
+		// FIRST_UP_AFTER from the last one.
+		assert_eq!(estimate(&mut adaptation, 2, 250_000.0, 3.0), None);
+		for second in 4..7 {
+			assert_eq!(adaptation.on_report(2, false, &ranked, 0.0, at(second as f64)), None);
+		}
+		assert_eq!(adaptation.on_report(2, false, &ranked, 0.0, at(7.0)), None);
+		assert_eq!(adaptation.on_report(2, false, &ranked, 0.0, at(8.0)), Some(1));
+		adaptation.on_switched(at(8.1));
+		// The trial: a lowered estimate ends it at once (no hold after the switch), and the next
+		// attempt waits twice as long.
+		assert_eq!(estimate(&mut adaptation, 1, 600_000.0, 8.2), None, "grown meanwhile");
+		assert_eq!(estimate(&mut adaptation, 1, 350_000.0, 8.3), Some(2));
+		adaptation.on_switched(at(8.4));
+		for second in 9..16 {
+			assert_eq!(adaptation.on_report(2, false, &ranked, 0.0, at(second as f64)), None);
+		}
+		assert_eq!(adaptation.on_report(2, false, &ranked, 0.0, at(17.0)), Some(1));
+		// Outside a trial, a switch is held before the next.
+		let mut held = Adaptation::new(start);
+		assert_eq!(estimate(&mut held, 0, 2_000_000.0, 0.5), None);
+		assert_eq!(estimate(&mut held, 0, 300_000.0, 1.0), None, "held after joining");
+		assert_eq!(estimate(&mut held, 0, 290_000.0, 1.6), Some(2));
+		// While a switch waits for its keyframe, nothing moves.
+		let mut pending = Adaptation::new(start);
+		pending.on_estimate(0, false, &ranked, rate, 2_000_000.0, at(2.0));
+		assert_eq!(pending.on_estimate(0, true, &ranked, rate, 300_000.0, at(2.5)), None);
 	}
 }

@@ -113,7 +113,9 @@ fn negotiate(
 	offer: Offer,
 	tracks: Vec<PublishedTrack>,
 ) -> Result<super::Negotiated> {
-	let (mut peer, credentials) = server_peer(inner)?;
+	// The estimate chooses a simulcast layer; a stream of one layer has nothing to choose.
+	let adaptive = tracks.iter().any(|track| track.layers.is_simulcast());
+	let (mut peer, credentials, estimate) = server_peer(inner, adaptive)?;
 	let mut senders = Vec::new();
 	for track in tracks {
 		let ssrc: u32 = rand::random();
@@ -164,6 +166,7 @@ fn negotiate(
 		packets: None,
 		connected: false,
 		early: VecDeque::new(),
+		estimate,
 		pay_channel: None,
 		pay_channel_opened: false,
 		allowance: MessageAllowance::new(Instant::now()),
@@ -213,6 +216,8 @@ pub(crate) struct Forwarding {
 	/// offer was answered: sent the moment the connection is up, so the picture starts then
 	/// rather than a round trip to the publisher later. At most [`EARLY_PACKETS`].
 	early: VecDeque<(usize, rtc::rtp::Packet)>,
+	/// The connection's bandwidth estimate, from the viewer's TWCC feedback.
+	estimate: Arc<super::keyframes::Estimate>,
 	pay_channel: Option<RTCDataChannelId>,
 	/// The payment channel opens once per session (a reopened one is closed).
 	pay_channel_opened: bool,
@@ -282,6 +287,45 @@ impl Forwarding {
 		super::request_layer_keyframes(inner, stream, &layers);
 	}
 
+	/// The connection's congestion controller changed its estimate, if it did since the last
+	/// call: each simulcast track may change layer, from its next keyframe (asked for at once).
+	pub(crate) fn follow_estimate(&mut self, inner: &Inner, stream: &StreamId, now: Instant) {
+		let Some(estimate) = self.estimate.take() else { return };
+		if std::env::var("EST_TRACE").is_ok() {
+			eprintln!("EST {estimate:.0}");
+		}
+		let mut wanted = Vec::new();
+		for forward in self.forwards.iter_mut().flatten() {
+			let Some(switch) = forward.switch.as_mut() else { continue };
+			if forward.layers.count() < 2 {
+				continue;
+			}
+			let layers = &forward.layers;
+			let chosen = forward.adaptation.on_estimate(
+				switch.target(),
+				switch.waits(),
+				&layers.ranked(),
+				|layer| layers.rate(layer),
+				estimate,
+				now,
+			);
+			if let Some(layer) = chosen.filter(|layer| *layer != switch.target()) {
+				tracing::debug!(target: LOG_TARGET, %stream, from = switch.target(), to = layer, estimate, "viewer changes simulcast layer");
+				// Always down: the congested layer stops at once.
+				switch.retarget_holding(layer);
+				wanted.push(layer);
+			}
+		}
+		if !wanted.is_empty() {
+			super::request_layer_keyframes(inner, stream, &wanted);
+		}
+	}
+
+	/// The connection's latest bandwidth estimate, in bits per second.
+	pub(crate) fn estimate(&self) -> Option<f64> {
+		self.estimate.latest()
+	}
+
 	/// A receiver report said `fraction_lost`: each simulcast track may change layer, from its
 	/// next keyframe (asked for at once).
 	pub(crate) fn adapt(
@@ -304,7 +348,14 @@ impl Forwarding {
 			match chosen {
 				Some(layer) if layer != switch.target() => {
 					tracing::debug!(target: LOG_TARGET, %stream, from = switch.target(), to = layer, fraction_lost, "viewer changes simulcast layer");
-					switch.retarget(layer);
+					let down = ranked.iter().position(|l| *l == layer)
+						< ranked.iter().position(|l| *l == switch.target());
+					if down {
+						// The congested layer stops at once.
+						switch.retarget_holding(layer);
+					} else {
+						switch.retarget(layer);
+					}
 					wanted.push(layer);
 				},
 				// Still waiting for the keyframe of a switch: the request (or the keyframe) may
@@ -467,9 +518,13 @@ impl Forwarding {
 		let Some(Some(forward)) = self.forwards.get(track) else { return false };
 		packet.header.ssrc = forward.ssrc;
 		packet.header.payload_type = forward.payload_type;
-		// Header extension ids were negotiated with the publisher, not with this viewer.
+		// Header extension ids were negotiated with the publisher, not with this viewer. (All of
+		// the extension's state goes: the transport-wide sequence number is added to what is
+		// left, and a stale padding would corrupt the header.)
 		packet.header.extension = false;
+		packet.header.extension_profile = 0;
 		packet.header.extensions.clear();
+		packet.header.extensions_padding = 0;
 		counters.count_packet(&packet, forward.codec);
 		let Some(mut sender) = peer.rtp_sender(forward.sender) else { return false };
 		sender.write_rtp(now, packet).is_ok()
