@@ -518,13 +518,7 @@ impl Forwarding {
 		let Some(Some(forward)) = self.forwards.get(track) else { return false };
 		packet.header.ssrc = forward.ssrc;
 		packet.header.payload_type = forward.payload_type;
-		// Header extension ids were negotiated with the publisher, not with this viewer. (All of
-		// the extension's state goes: the transport-wide sequence number is added to what is
-		// left, and a stale padding would corrupt the header.)
-		packet.header.extension = false;
-		packet.header.extension_profile = 0;
-		packet.header.extensions.clear();
-		packet.header.extensions_padding = 0;
+		without_extensions(&mut packet.header);
 		counters.count_packet(&packet, forward.codec);
 		let Some(mut sender) = peer.rtp_sender(forward.sender) else { return false };
 		sender.write_rtp(now, packet).is_ok()
@@ -641,4 +635,36 @@ impl Forwarding {
 struct Bye<'a> {
 	r#type: &'static str,
 	reason: &'a str,
+}
+
+/// Takes a forwarded packet's header extensions off: their ids were negotiated with the
+/// publisher, not with the viewer. All of the extension's state goes: the transport-wide
+/// sequence number is added to what is left, and a stale padding would corrupt the header.
+fn without_extensions(header: &mut rtc::rtp::header::Header) {
+	header.extension = false;
+	header.extension_profile = 0;
+	header.extensions.clear();
+	header.extensions_padding = 0;
+}
+
+#[cfg(test)]
+mod tests {
+	use rtc::shared::marshal::{Marshal, Unmarshal};
+
+	#[test]
+	fn a_forwarded_packet_takes_a_new_extension_with_a_sound_header() {
+		let mut packet = rtc::rtp::Packet::default();
+		packet.header.version = 2;
+		packet.payload = bytes::Bytes::from_static(b"frame");
+		// The publisher's extensions: a mid of two bytes (one byte of padding).
+		packet.header.set_extension(1, bytes::Bytes::from_static(b"ab")).unwrap();
+		super::without_extensions(&mut packet.header);
+		// What the TWCC sender then adds: two bytes.
+		packet.header.set_extension(5, bytes::Bytes::from_static(&[0, 7])).unwrap();
+		let wire = packet.marshal().unwrap();
+		let parsed = rtc::rtp::Packet::unmarshal(&mut &wire[..]).unwrap();
+		assert_eq!(parsed.header.extensions.len(), 1);
+		assert_eq!(parsed.header.get_extension(5).as_deref(), Some(&[0u8, 7][..]));
+		assert_eq!(&parsed.payload[..], b"frame");
+	}
 }
