@@ -210,7 +210,12 @@ fn server_interceptors(
 		let registry = configure_twcc(registry, media_engine)?;
 		let (min, max) = ESTIMATE_RANGE;
 		let estimator = super::congestion::DelayTrend::new(INITIAL_ESTIMATE, min, max);
-		registry.with(Slot::CongestionControl, CongestionControlBuilder::new(estimator).build())
+		registry
+			.with(
+				Slot::from(super::congestion::GUARD_SLOT),
+				super::congestion::FeedbackGuard::default(),
+			)
+			.with(Slot::CongestionControl, CongestionControlBuilder::new(estimator).build())
 	} else {
 		// Reports what arrives (a publisher's own congestion control reads it).
 		configure_twcc_receiver_only(registry, media_engine)?

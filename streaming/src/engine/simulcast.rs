@@ -243,6 +243,11 @@ impl LayerSwitch {
 			&& !self.holding
 			&& sequence_number.wrapping_sub(self.start) < 0x8000
 		{
+			// The window of acceptable numbers follows what is sent: 32,768 packets after the
+			// switch they would otherwise all read as older than it.
+			if sequence_number.wrapping_sub(self.start) > REORDER_WINDOW {
+				self.start = sequence_number.wrapping_sub(REORDER_WINDOW);
+			}
 			return self.send(sequence_number, timestamp, now);
 		}
 		Admit::Skip
@@ -255,6 +260,10 @@ impl LayerSwitch {
 		Admit::Send { sequence_number, timestamp }
 	}
 }
+
+/// How far behind the latest packet sent a late one (reordered, or retransmitted by the
+/// publisher) may be and still be sent, once the switch it followed is that far back.
+const REORDER_WINDOW: u16 = 4096;
 
 /// Loss at or above this in a receiver report means the link does not carry the layer.
 const CONGESTED_LOSS: f64 = 0.10;
@@ -316,7 +325,9 @@ impl Adaptation {
 		estimate: f64,
 		now: Instant,
 	) -> Option<u8> {
-		let lowered = self.estimate.replace(estimate).is_some_and(|before| estimate < before);
+		// The first estimate counts as lowered: it is the controller's first change from where
+		// it started, above every layer.
+		let lowered = self.estimate.replace(estimate).is_none_or(|before| estimate < before);
 		if !lowered {
 			return None;
 		}
@@ -520,6 +531,26 @@ mod tests {
 			switch.admit(1, false, 303, 13_000, start + SECOND / 4),
 			Admit::Send { .. }
 		));
+	}
+
+	#[test]
+	fn a_layer_is_sent_on_past_its_sequence_numbers_wrapping_around() {
+		let start = Instant::now();
+		let mut switch = LayerSwitch::new(0, 90_000);
+		assert!(matches!(switch.admit(0, true, 60_000, 0, start), Admit::Send { .. }));
+		// 200,000 packets: past 32,768 after the keyframe, and three wraps of the numbers.
+		for n in 1..200_000u32 {
+			let sequence_number = 60_000u16.wrapping_add(n as u16);
+			let sent = switch.admit(0, false, sequence_number, n, start);
+			assert!(matches!(sent, Admit::Send { .. }), "packet {n} was not sent");
+		}
+		// A late packet from within the window is still sent; one from far behind is not.
+		let latest = 60_000u16.wrapping_add((200_000 - 1) as u16);
+		assert!(matches!(
+			switch.admit(0, false, latest.wrapping_sub(100), 0, start),
+			Admit::Send { .. }
+		));
+		assert_eq!(switch.admit(0, false, latest.wrapping_sub(20_000), 0, start), Admit::Skip);
 	}
 
 	#[test]

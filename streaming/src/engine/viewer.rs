@@ -196,8 +196,8 @@ struct Forward {
 /// How often a viewer waiting for a layer's keyframe checks that the layer still arrives.
 const DEAD_LAYER_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Packets a viewer may hold while its connection comes up: a keyframe and what follows it for
-/// about half a second of 1080p (more than six seconds at 300 kbit/s).
+/// Packets a viewer may hold while its connection comes up: the latest keyframe and what
+/// follows it, up to about half a second of 1080p (more than six seconds at 300 kbit/s).
 pub(crate) const EARLY_PACKETS: usize = 256;
 
 /// What a viewer's driver takes from its stream: the next packet, or how many it missed.
@@ -291,9 +291,6 @@ impl Forwarding {
 	/// call: each simulcast track may change layer, from its next keyframe (asked for at once).
 	pub(crate) fn follow_estimate(&mut self, inner: &Inner, stream: &StreamId, now: Instant) {
 		let Some(estimate) = self.estimate.take() else { return };
-		if std::env::var("EST_TRACE").is_ok() {
-			eprintln!("EST {estimate:.0}");
-		}
 		let mut wanted = Vec::new();
 		for forward in self.forwards.iter_mut().flatten() {
 			let Some(switch) = forward.switch.as_mut() else { continue };
@@ -391,6 +388,11 @@ impl Forwarding {
 		session: SessionId,
 		stream: &StreamId,
 	) -> Option<EngineEvent> {
+		if self.connected {
+			// Up again after an interruption (ICE disconnected, then back): the viewer is
+			// already being sent the stream, and joined once.
+			return None;
+		}
 		if self.packets.is_none() {
 			self.prepare(inner, stream);
 		}
@@ -485,6 +487,13 @@ impl Forwarding {
 			None => {},
 		}
 		if !self.connected {
+			// A newer keyframe while the connection comes up: what is held from before it is
+			// of no use, and the viewer starts no further behind than it must.
+			let newer_keyframe = forward.switch.is_some()
+				&& forward.codec.is_some_and(|codec| codec.starts_keyframe(&packet.payload));
+			if newer_keyframe {
+				self.early.clear();
+			}
 			if self.early.len() >= EARLY_PACKETS {
 				self.start_over();
 			} else {
