@@ -399,12 +399,16 @@ pub async fn new_full<N: sc_network::NetworkBackend<Block, <Block as BlockT>::Ha
 			telemetry: telemetry.as_ref().map(|x| x.handle()),
 			offchain_tx_pool_factory: OffchainTransactionPoolFactory::new(transaction_pool),
 		};
-		// The voter is essential: finality stops without it, so the node stops too.
-		task_manager.spawn_essential_handle().spawn_blocking(
-			"grandpa-voter",
-			None,
-			sc_consensus_grandpa::run_grandpa_voter(grandpa_params)?,
-		);
+		// The voter is essential: finality stops without it, so the node stops too. While the
+		// node shuts down the voter may end first ("`voter_commands_rx` was closed": the block
+		// import that feeds it was dropped), which would be reported as a failed essential task
+		// on a clean stop; its end is reported after a grace instead, by when a shutdown has
+		// dropped it.
+		let voter = sc_consensus_grandpa::run_grandpa_voter(grandpa_params)?;
+		task_manager.spawn_essential_handle().spawn_blocking("grandpa-voter", None, async move {
+			voter.await;
+			tokio::time::sleep(ESSENTIAL_END_GRACE).await;
+		});
 	}
 
 	Ok(task_manager)
@@ -551,6 +555,10 @@ struct StreamingPayments {
 	/// The journal that makes accepted vouchers durable before they are acknowledged.
 	journal: std::path::PathBuf,
 }
+
+/// How long an essential task that ended waits before its end stops the node: a shutdown drops
+/// it within this time, and a real failure is still reported.
+const ESSENTIAL_END_GRACE: Duration = Duration::from_secs(5);
 
 /// How far ahead of this node's clock a statement may be dated (clients' clocks drift).
 const STATEMENT_MAX_SKEW: Duration = Duration::from_secs(30);
