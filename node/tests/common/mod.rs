@@ -244,11 +244,16 @@ impl TestNode {
 			.unwrap();
 		assert!(status.success(), "the node exited with {status}\n{}", self.log_tail());
 		// A clean stop logs no error: what the node said after Ctrl-C (once its output is read).
+		// sc-service tears its tasks down in no fixed order, and an essential task whose inputs
+		// closed first ends and is logged as failed ("syncing" after the network's notification
+		// service, the block import worker, GRANDPA's voter: each seen once in CI). Those are
+		// upstream's teardown; the transaction pool's, which every stop logged until the node
+		// handled it, and any error are ours.
 		tokio::time::sleep(Duration::from_millis(300)).await;
 		let tail = self.log_tail();
 		let after_stop = tail.rsplit(STOP_MARK).next().unwrap_or_default();
 		assert!(
-			!after_stop.contains("Essential task") && !after_stop.contains("ERROR"),
+			!after_stop.contains("Essential task `txpool") && !after_stop.contains("ERROR"),
 			"the node logged an error while stopping:\n{after_stop}"
 		);
 	}
