@@ -20,6 +20,10 @@ use std::time::{Duration, Instant};
 pub(crate) const MAX_LAYERS: usize = 3;
 /// The span over which a layer's arriving bitrate is measured.
 const RATE_WINDOW: Duration = Duration::from_millis(1000);
+/// A layer that sent nothing for this long while others arrive has stopped (a publisher turns
+/// layers off when its CPU or uplink cannot carry them): its rate drops to 0 at once, so that
+/// its viewers move to a layer that arrives. Far longer than a frame interval at 10 fps.
+const SILENT_LAYER: Duration = Duration::from_millis(400);
 
 /// A published video track's layers, shared by the publisher's session and the viewers'.
 #[derive(Default)]
@@ -103,17 +107,28 @@ impl Layers {
 pub(crate) struct RateMeter {
 	bytes: [u64; MAX_LAYERS],
 	since: Instant,
+	/// When each layer's latest packet arrived; `None` before its first or once it fell silent.
+	last: [Option<Instant>; MAX_LAYERS],
 }
 
 impl RateMeter {
 	pub(crate) fn new(now: Instant) -> Self {
-		Self { bytes: [0; MAX_LAYERS], since: now }
+		Self { bytes: [0; MAX_LAYERS], since: now, last: [None; MAX_LAYERS] }
 	}
 
-	/// Counts a packet of `size` bytes on `layer`; publishes the rates every [`RATE_WINDOW`].
+	/// Counts a packet of `size` bytes on `layer`; publishes the rates every [`RATE_WINDOW`],
+	/// and a layer's rate of 0 as soon as it is [`SILENT_LAYER`].
 	pub(crate) fn count(&mut self, layers: &Layers, layer: u8, size: usize, now: Instant) {
 		if let Some(bytes) = self.bytes.get_mut(usize::from(layer)) {
 			*bytes += size as u64;
+			self.last[usize::from(layer)] = Some(now);
+		}
+		for (other, last) in self.last.iter_mut().enumerate() {
+			if last.is_some_and(|last| now.saturating_duration_since(last) >= SILENT_LAYER) {
+				*last = None;
+				self.bytes[other] = 0;
+				layers.set_rate(other as u8, 0);
+			}
 		}
 		let span = now.saturating_duration_since(self.since);
 		if span >= RATE_WINDOW {
@@ -430,18 +445,57 @@ mod tests {
 		assert_eq!(layers.add(), None, "at most three layers");
 		let start = Instant::now();
 		let mut meter = RateMeter::new(start);
-		for (layer, size) in [(0u8, 1_000usize), (1, 100), (2, 10)] {
-			meter.count(&layers, layer, size, start);
+		// A packet of each layer every 100 ms.
+		for tick in 0..=10 {
+			if tick == 10 {
+				assert!(layers.ranked().is_empty(), "no rate before a whole window");
+			}
+			for (layer, size) in [(0u8, 1_000usize), (1, 100), (2, 10)] {
+				meter.count(&layers, layer, size, start + SECOND / 10 * tick);
+			}
 		}
-		assert!(layers.ranked().is_empty(), "no rate before a whole window");
-		meter.count(&layers, 0, 0, start + SECOND);
-		assert_eq!(layers.rate(0), 8_000);
+		assert_eq!(layers.rate(0), 88_000);
 		assert_eq!(layers.ranked(), vec![2, 1, 0], "lowest bitrate first, whatever the order");
 		assert_eq!(layers.take_wanted(), u8::MAX, "no layer named: all of them");
 		layers.want_keyframe(2);
 		layers.want_keyframe(0);
 		assert_eq!(layers.take_wanted(), 0b101);
 		assert_eq!(layers.take_wanted(), u8::MAX);
+	}
+
+	#[test]
+	fn a_layer_that_falls_silent_while_others_arrive_is_at_once_measured_at_nothing() {
+		let layers = Layers::new(2);
+		let start = Instant::now();
+		let mut meter = RateMeter::new(start);
+		let frame = SECOND / 30;
+		let mut now = start;
+		for _ in 0..32 {
+			meter.count(&layers, 0, 100, now);
+			meter.count(&layers, 1, 1_000, now);
+			now += frame;
+		}
+		assert_eq!(layers.ranked(), vec![0, 1]);
+		// Layer 1 stops; layer 0 goes on. Not yet after a few frames' gap...
+		for _ in 0..6 {
+			meter.count(&layers, 0, 100, now);
+			now += frame;
+		}
+		assert!(layers.rate(1) > 0, "a gap of a few frames is not silence");
+		// ...but within SILENT_LAYER, long before the window ends.
+		for _ in 0..7 {
+			meter.count(&layers, 0, 100, now);
+			now += frame;
+		}
+		assert_eq!(layers.rate(1), 0);
+		assert_eq!(layers.ranked(), vec![0]);
+		// It comes back: measured again from the next window on.
+		for _ in 0..40 {
+			meter.count(&layers, 0, 100, now);
+			meter.count(&layers, 1, 1_000, now);
+			now += frame;
+		}
+		assert_eq!(layers.ranked(), vec![0, 1]);
 	}
 
 	#[test]

@@ -154,6 +154,7 @@ fn negotiate(
 			switch,
 			adaptation: Adaptation::new(Instant::now()),
 			checked_at: Instant::now(),
+			asked_at: None,
 		}));
 	}
 	if forwards.iter().all(Option::is_none) {
@@ -189,12 +190,19 @@ struct Forward {
 	/// Other tracks send their first layer as it comes.
 	switch: Option<LayerSwitch>,
 	adaptation: Adaptation,
-	/// When a wait for a layer's keyframe last checked that the layer still arrives.
+	/// When the viewer last checked that its layer still arrives.
 	checked_at: Instant,
+	/// When this track last asked the publisher for a keyframe of the layer it switches to.
+	asked_at: Option<Instant>,
 }
 
-/// How often a viewer waiting for a layer's keyframe checks that the layer still arrives.
-const DEAD_LAYER_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+/// How often a viewer checks that its layer still arrives (the publisher's rate meter tells
+/// within 400 ms that a layer stopped).
+const DEAD_LAYER_CHECK: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// A switch still waiting for its keyframe this long after asking asks again: the request, or
+/// the keyframe, may have been lost, or come while the publisher reconfigured its encoder.
+const KEYFRAME_ASK_AGAIN: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Packets a viewer may hold while its connection comes up: the latest keyframe and what
 /// follows it, up to about half a second of 1080p (more than six seconds at 300 kbit/s).
@@ -291,31 +299,11 @@ impl Forwarding {
 	/// call: each simulcast track may change layer, from its next keyframe (asked for at once).
 	pub(crate) fn follow_estimate(&mut self, inner: &Inner, stream: &StreamId, now: Instant) {
 		let Some(estimate) = self.estimate.take() else { return };
-		let mut wanted = Vec::new();
-		for forward in self.forwards.iter_mut().flatten() {
-			let Some(switch) = forward.switch.as_mut() else { continue };
-			if forward.layers.count() < 2 {
-				continue;
-			}
+		self.change_layers(inner, stream, false, now, |forward, target, pending, ranked| {
 			let layers = &forward.layers;
-			let chosen = forward.adaptation.on_estimate(
-				switch.target(),
-				switch.waits(),
-				&layers.ranked(),
-				|layer| layers.rate(layer),
-				estimate,
-				now,
-			);
-			if let Some(layer) = chosen.filter(|layer| *layer != switch.target()) {
-				tracing::debug!(target: LOG_TARGET, %stream, from = switch.target(), to = layer, estimate, "viewer changes simulcast layer");
-				// Always down: the congested layer stops at once.
-				switch.retarget_holding(layer);
-				wanted.push(layer);
-			}
-		}
-		if !wanted.is_empty() {
-			super::request_layer_keyframes(inner, stream, &wanted);
-		}
+			let rate = |layer| layers.rate(layer);
+			forward.adaptation.on_estimate(target, pending, ranked, rate, estimate, now)
+		});
 	}
 
 	/// The connection's latest bandwidth estimate, in bits per second.
@@ -332,32 +320,50 @@ impl Forwarding {
 		fraction_lost: f64,
 		now: Instant,
 	) {
+		// A switch still waiting for its keyframe asks again: the request (or the keyframe) may
+		// have been lost (the publisher's requests stay rate-limited).
+		self.change_layers(inner, stream, true, now, |forward, target, pending, ranked| {
+			forward.adaptation.on_report(target, pending, ranked, fraction_lost, now)
+		});
+	}
+
+	/// Each simulcast track asks `choose` (given its layer sent or switched to, whether that
+	/// switch still waits for a keyframe, and its layers best first) which layer it should send,
+	/// and switches from that layer's next keyframe, asked for at once. A switch down stops the
+	/// congested layer at once; a switch up keeps sending the lower layer until the keyframe.
+	/// With `ask_again`, a switch still waiting for its keyframe asks for it again.
+	fn change_layers(
+		&mut self,
+		inner: &Inner,
+		stream: &StreamId,
+		ask_again: bool,
+		now: Instant,
+		mut choose: impl FnMut(&mut Forward, u8, bool, &[u8]) -> Option<u8>,
+	) {
 		let mut wanted = Vec::new();
 		for forward in self.forwards.iter_mut().flatten() {
-			let Some(switch) = forward.switch.as_mut() else { continue };
+			let Some(switch) = &forward.switch else { continue };
 			if forward.layers.count() < 2 {
 				continue;
 			}
+			let (target, pending) = (switch.target(), switch.waits());
 			let ranked = forward.layers.ranked();
-			let pending = switch.waits();
-			let chosen =
-				forward.adaptation.on_report(switch.target(), pending, &ranked, fraction_lost, now);
+			let chosen = choose(forward, target, pending, &ranked);
+			let Some(switch) = forward.switch.as_mut() else { continue };
 			match chosen {
-				Some(layer) if layer != switch.target() => {
-					tracing::debug!(target: LOG_TARGET, %stream, from = switch.target(), to = layer, fraction_lost, "viewer changes simulcast layer");
-					let down = ranked.iter().position(|l| *l == layer)
-						< ranked.iter().position(|l| *l == switch.target());
-					if down {
-						// The congested layer stops at once.
+				Some(layer) if layer != target => {
+					tracing::debug!(target: LOG_TARGET, %stream, from = target, to = layer, "viewer changes simulcast layer");
+					// `ranked` is lowest first.
+					let rank = |of: u8| ranked.iter().position(|layer| *layer == of);
+					if rank(layer) < rank(target) {
 						switch.retarget_holding(layer);
 					} else {
 						switch.retarget(layer);
 					}
+					forward.asked_at = Some(now);
 					wanted.push(layer);
 				},
-				// Still waiting for the keyframe of a switch: the request (or the keyframe) may
-				// have been lost; ask again (the publisher's requests stay rate-limited).
-				_ if pending => wanted.push(switch.target()),
+				_ if pending && ask_again => wanted.push(target),
 				_ => {},
 			}
 		}
@@ -459,8 +465,15 @@ impl Forwarding {
 					if forward.layers.count() > 1 && forward.layers.rate(switch.target()) == 0 {
 						if let Some(best) = forward.layers.ranked().last().copied() {
 							switch.retarget(best);
+							forward.asked_at = Some(now);
 							super::request_layer_keyframes(inner, stream, &[best]);
 						}
+					} else if switch.waits()
+						&& forward.asked_at.is_some_and(|asked| {
+							now.saturating_duration_since(asked) >= KEYFRAME_ASK_AGAIN
+						}) {
+						forward.asked_at = Some(now);
+						super::request_layer_keyframes(inner, stream, &[switch.target()]);
 					}
 				}
 				let (before, switches) = (switch.current(), switch.switches());
