@@ -13,8 +13,8 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{fixture, fixture_named, TestEngine, TokenPolicy};
-use sutantra_streaming::client::{PublishOptions, Publisher, Viewer};
+use common::{fixture, fixture_named, frames_over, TestEngine, TokenPolicy};
+use sutantra_streaming::client::{PublishOptions, Publisher};
 use sutantra_streaming::{Engine, SessionId};
 
 const INSIDE: &str = "SUTANTRA_TEST_NETNS";
@@ -81,23 +81,6 @@ fn a_viewer_behind_a_throttled_link_drops_a_layer_without_freezing_and_climbs_ba
 async fn layer(engine: &Engine, session: SessionId) -> (Option<u8>, u64) {
 	let stats = engine.session_stats(session).await.unwrap();
 	(stats.video_layer, stats.layer_switches)
-}
-
-/// Watches the viewer's frames for `period`; returns the frames that arrived whole and the
-/// longest time without one.
-async fn frames_over(viewer: &Viewer, period: Duration) -> (u64, Duration) {
-	let started = Instant::now();
-	let first = viewer.stats().frames_complete;
-	let (mut last, mut last_at, mut longest) = (first, started, Duration::ZERO);
-	while started.elapsed() < period {
-		tokio::time::sleep(Duration::from_millis(50)).await;
-		let now = viewer.stats().frames_complete;
-		if now > last {
-			(last, last_at) = (now, Instant::now());
-		}
-		longest = longest.max(last_at.elapsed());
-	}
-	(last - first, longest)
 }
 
 /// Waits until the viewer is sent `wanted` (checked every 100 ms); how long it took, and the

@@ -1,11 +1,13 @@
 // Opens a streaming node's player page in headless Chromium and reports what it played.
 //
-//   node watch.mjs URL [--timeout-ms N] [--screenshot FILE]
+//   node watch.mjs URL [--timeout-ms N] [--watch-ms N] [--screenshot FILE]
 //
-// Prints one JSON line: { framesDecoded, frameWidth, state, error, messages }. The player
-// page exposes its state as window.sutantraPlayer. Exits non-zero only if the browser itself
+// Prints one JSON line: { framesDecoded, frameWidth, state, error, messages }. With
+// --watch-ms, it keeps watching that long after the first frame and adds `samples`: what the
+// player showed every 250 ms ({ ms, framesDecoded, frameWidth }, ms since the first frame).
+// The player page exposes its state as window.sutantraPlayer. Exits non-zero only if the browser itself
 // could not be driven; whether what it saw is right is the caller's judgement.
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const args = process.argv.slice(2);
 const url = args[0];
@@ -14,30 +16,14 @@ const option = (name, fallback) => {
   return index >= 0 ? args[index + 1] : fallback;
 };
 const timeout = Number(option("--timeout-ms", "30000"));
+const watchFor = Number(option("--watch-ms", "0"));
 const screenshot = option("--screenshot", null);
 if (!url) {
-  console.error("usage: node watch.mjs URL [--timeout-ms N] [--screenshot FILE]");
+  console.error("usage: node watch.mjs URL [--timeout-ms N] [--watch-ms N] [--screenshot FILE]");
   process.exit(2);
 }
 
-const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-    // The node under test listens on loopback: let WebRTC use it, with plain addresses.
-    "--allow-loopback-in-peer-connection",
-    "--disable-features=WebRtcHideLocalIpsWithMdns",
-  ],
-});
+const browser = await launchChromium(["--autoplay-policy=no-user-gesture-required"]);
 try {
   const page = await browser.newPage();
   page.on("console", (message) => console.error("page:", message.text()));
@@ -54,11 +40,23 @@ try {
   } catch (_) {
     // Timed out: report whatever state the player reached.
   }
+  const samples = [];
+  const started = Date.now();
+  while (watchFor > 0 && Date.now() - started < watchFor) {
+    const sample = await page.evaluate(() => {
+      const { framesDecoded, frameWidth } = window.sutantraPlayer || {};
+      return { framesDecoded, frameWidth };
+    });
+    if (!(sample.framesDecoded > 0)) break;
+    samples.push({ ms: Date.now() - started, ...sample });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
   if (screenshot) await page.screenshot({ path: screenshot });
   const result = await page.evaluate(() => {
     const { framesDecoded, frameWidth, state, error, messages } = window.sutantraPlayer || {};
     return { framesDecoded, frameWidth, state, error, messages };
   });
+  if (watchFor > 0) result.samples = samples;
   console.log(JSON.stringify(result));
 } finally {
   await browser.close();

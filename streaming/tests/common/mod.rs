@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use sutantra_streaming::client::{PublishOptions, Publisher, Viewer, WatchOptions};
@@ -175,6 +175,24 @@ pub async fn receives_nothing(viewer: &Viewer, period: Duration) {
 	let before = viewer.stats().packets;
 	tokio::time::sleep(period).await;
 	assert_eq!(viewer.stats().packets, before, "packets still arrive");
+}
+
+/// Watches the viewer's frames for `period`; returns the frames that arrived whole and the
+/// longest time without one.
+#[allow(dead_code)]
+pub async fn frames_over(viewer: &Viewer, period: Duration) -> (u64, Duration) {
+	let started = Instant::now();
+	let first = viewer.stats().frames_complete;
+	let (mut last, mut last_at, mut longest) = (first, started, Duration::ZERO);
+	while started.elapsed() < period {
+		tokio::time::sleep(Duration::from_millis(50)).await;
+		let now = viewer.stats().frames_complete;
+		if now > last {
+			(last, last_at) = (now, Instant::now());
+		}
+		longest = longest.max(last_at.elapsed());
+	}
+	(last - first, longest)
 }
 
 /// The session of the first viewer the engine lists.
