@@ -54,15 +54,7 @@ impl Signalling {
 	}
 
 	fn build(reach: Reach, for_node: bool) -> Result<Self> {
-		let builder = hyper_rustls::HttpsConnectorBuilder::new();
-		let builder = match builder.with_native_roots() {
-			Ok(builder) => builder,
-			// No system roots: plain http still works; an https server then fails its handshake.
-			Err(_) => hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(
-				rustls_config_without_roots()
-					.map_err(|e| Error::Client(format!("TLS setup: {e}")))?,
-			),
-		};
+		let builder = hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(tls_config()?);
 		let mut http = HttpConnector::new_with_resolver(GuardedResolver(reach));
 		http.enforce_http(false);
 		http.set_connect_timeout(Some(CONNECT_TIMEOUT));
@@ -244,6 +236,24 @@ pub(crate) fn host_of(url: &str) -> Result<String> {
 	uri.host().map(|host| host.trim_start_matches('[').trim_end_matches(']').to_owned()).ok_or_else(
 		|| Error::Client(format!("'{url}' has no host; write it as http://HOST:PORT/whep/STREAM")),
 	)
+}
+
+/// The TLS settings for https servers, with the system's root certificates. Read once per
+/// process: reading and parsing them took 5-13 ms, at the start of every viewer and publisher.
+fn tls_config() -> Result<rustls::ClientConfig> {
+	static CONFIG: std::sync::OnceLock<rustls::ClientConfig> = std::sync::OnceLock::new();
+	if let Some(config) = CONFIG.get() {
+		return Ok(config.clone());
+	}
+	use hyper_rustls::ConfigBuilderExt;
+	let config = match rustls::ClientConfig::builder().with_native_roots() {
+		Ok(builder) => builder.with_no_client_auth(),
+		// No system roots: plain http still works; an https server then fails its handshake.
+		Err(_) => {
+			rustls_config_without_roots().map_err(|e| Error::Client(format!("TLS setup: {e}")))?
+		},
+	};
+	Ok(CONFIG.get_or_init(|| config).clone())
 }
 
 fn rustls_config_without_roots() -> std::result::Result<rustls::ClientConfig, rustls::Error> {
