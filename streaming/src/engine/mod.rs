@@ -6,6 +6,7 @@
 //! sends, the event channel) happens after the guard is dropped.
 
 mod congestion;
+mod fanout;
 mod keyframes;
 pub(crate) mod limits;
 mod media_socket;
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use webrtc::peer_connection::{PeerConnection, StatsSelector};
 
@@ -271,8 +272,8 @@ pub(crate) struct StreamEntry {
 	/// How many tracks the publisher's offer sends.
 	pub(crate) expected_tracks: usize,
 	pub(crate) viewers: HashSet<SessionId>,
-	/// Every track's packets, in arrival order, for the viewers.
-	pub(crate) packets: broadcast::Sender<Relayed>,
+	/// Every track's packets, in arrival order, for the viewers, and the latest keyframes.
+	pub(crate) packets: Arc<fanout::Fanout>,
 	/// Asks the publisher for a keyframe, rate-limited across viewers (once video arrived).
 	pub(crate) keyframe_requests: Option<mpsc::Sender<()>>,
 }
@@ -287,7 +288,7 @@ impl StreamEntry {
 			tracks: Vec::new(),
 			expected_tracks,
 			viewers: Default::default(),
-			packets: broadcast::channel(STREAM_BUFFER).0,
+			packets: Arc::new(fanout::Fanout::new(STREAM_BUFFER)),
 			keyframe_requests: None,
 		}
 	}

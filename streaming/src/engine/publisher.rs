@@ -11,7 +11,7 @@ use rtc::peer_connection::RTCPeerConnection;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpReceiverId, RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
 
@@ -131,7 +131,7 @@ struct Incoming {
 /// viewers' keyframe requests, passed on at most once per [`KEYFRAME_REQUEST_INTERVAL`].
 pub(crate) struct Receiving {
 	tracks: HashMap<MediaStreamTrackId, Incoming>,
-	packets: broadcast::Sender<Relayed>,
+	packets: Arc<super::fanout::Fanout>,
 	/// The video track's receiver, which keyframe requests are about.
 	video: Option<(RTCRtpReceiverId, MediaStreamTrackId)>,
 	/// Handed to the stream when the video track arrives.
@@ -224,8 +224,8 @@ impl Receiving {
 		let now = Instant::now();
 		incoming.meter.count(&incoming.layers, layer, packet.payload.len(), now);
 		counters.count_packet(&packet, incoming.video_codec);
-		// No viewers is not an error: the packet is simply not needed.
-		let _ = self.packets.send(Relayed { track: incoming.index, layer, arrived: now, packet });
+		let keyframe = starts_keyframe(incoming.video_codec, &packet);
+		self.packets.send(Relayed { track: incoming.index, layer, arrived: now, packet }, keyframe);
 	}
 
 	pub(crate) fn asks_keyframes(&self) -> bool {
@@ -376,10 +376,20 @@ fn go_live(entry: &mut StreamEntry) -> bool {
 	true
 }
 
+/// Whether `packet` starts a keyframe; `None` for a track whose keyframes are not found.
+fn starts_keyframe(
+	codec: Option<crate::codec::VideoCodec>,
+	packet: &rtc::rtp::Packet,
+) -> Option<bool> {
+	codec
+		.filter(|codec| codec.detects_keyframes())
+		.map(|codec| codec.starts_keyframe(&packet.payload))
+}
+
 async fn pump(
 	track: Arc<dyn TrackRemote>,
 	index: usize,
-	packets: broadcast::Sender<Relayed>,
+	packets: Arc<super::fanout::Fanout>,
 	counters: Arc<Counters>,
 	video_codec: Option<crate::codec::VideoCodec>,
 	layers: Arc<Layers>,
@@ -396,8 +406,8 @@ async fn pump(
 				let now = Instant::now();
 				meter.count(&layers, 0, packet.payload.len(), now);
 				counters.count_packet(&packet, video_codec);
-				// No viewers is not an error: the packet is simply not needed.
-				let _ = packets.send(Relayed { track: index, layer: 0, arrived: now, packet });
+				let keyframe = starts_keyframe(video_codec, &packet);
+				packets.send(Relayed { track: index, layer: 0, arrived: now, packet }, keyframe);
 			},
 			Some(TrackRemoteEvent::OnEnded) | None => return,
 			Some(_) => {},

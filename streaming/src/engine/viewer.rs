@@ -165,6 +165,7 @@ fn negotiate(
 	let forwarding = Forwarding {
 		forwards,
 		packets: None,
+		recent: VecDeque::new(),
 		connected: false,
 		early: VecDeque::new(),
 		estimate,
@@ -218,6 +219,9 @@ pub(crate) struct Forwarding {
 	forwards: Vec<Option<Forward>>,
 	/// The stream's packets, from the moment the offer is answered.
 	packets: Option<broadcast::Receiver<Relayed>>,
+	/// Before those, the stream's recent keyframes and what followed them (see
+	/// [`super::fanout`]), taken one by one as if they had just arrived.
+	recent: VecDeque<Relayed>,
 	/// Whether the connection is up (ICE and DTLS): packets can be sent.
 	connected: bool,
 	/// Until then, the packets admitted (by track index), from the keyframe asked for when the
@@ -247,6 +251,9 @@ impl Forwarding {
 	}
 
 	pub(crate) async fn next(&mut self) -> Delivery {
+		if let Some(recent) = self.recent.pop_front() {
+			return Ok(recent);
+		}
 		match self.packets.as_mut() {
 			Some(packets) => packets.recv().await,
 			None => std::future::pending().await,
@@ -278,6 +285,7 @@ impl Forwarding {
 	/// connection is up if it has not come by then.
 	fn start_over(&mut self) {
 		self.early = VecDeque::new();
+		self.recent = VecDeque::new();
 		self.hold_for_keyframes();
 	}
 
@@ -372,17 +380,33 @@ impl Forwarding {
 		}
 	}
 
-	/// The offer is answered: take the stream's packets from now on and ask the publisher for a
-	/// keyframe, which arrives while the connection comes up and is held for it.
+	/// The offer is answered: take the stream's packets from now on, from its latest keyframes if
+	/// they are recent, and ask the publisher for a keyframe of each layer that has none. It
+	/// arrives while the connection comes up and is held for it.
 	pub(crate) fn prepare(&mut self, inner: &Inner, stream: &StreamId) {
 		// Subscribe before asking for the keyframe, so the keyframe cannot pass by unseen.
-		let Some(packets) =
-			inner.state().streams.get(stream).map(|entry| entry.packets.subscribe())
+		let Some(fanout) = inner.state().streams.get(stream).map(|entry| entry.packets.clone())
 		else {
 			return;
 		};
+		let (packets, recent) = fanout.subscribe(Instant::now());
 		self.packets = Some(packets);
-		self.wait_for_keyframes(inner, stream);
+		self.hold_for_keyframes();
+		let missing: Vec<u8> = self
+			.forwards
+			.iter()
+			.enumerate()
+			.filter_map(|(track, forward)| Some((track, forward.as_ref()?.switch.as_ref()?)))
+			.filter(|(track, switch)| {
+				// What is kept of a layer starts with its keyframe.
+				!recent.iter().any(|kept| kept.track == *track && kept.layer == switch.target())
+			})
+			.map(|(_, switch)| switch.target())
+			.collect();
+		self.recent = recent.into();
+		if !missing.is_empty() {
+			super::request_layer_keyframes(inner, stream, &missing);
+		}
 	}
 
 	/// The viewer's connection is up: what arrived for it meanwhile is to be sent now (see
@@ -466,7 +490,19 @@ impl Forwarding {
 						if let Some(best) = forward.layers.ranked().last().copied() {
 							switch.retarget(best);
 							forward.asked_at = Some(now);
-							super::request_layer_keyframes(inner, stream, &[best]);
+							// The publisher that dropped a layer usually sent a keyframe of the
+							// others as it did: if it is still kept, the switch needs no request
+							// (which a browser may pass over so soon after that keyframe). This
+							// viewer passed its packets by; they follow this one.
+							let kept = inner
+								.state()
+								.streams
+								.get(stream)
+								.map(|entry| entry.packets.kept(track, best, arrived, now));
+							match kept {
+								Some(kept) if !kept.is_empty() => self.recent.extend(kept),
+								_ => super::request_layer_keyframes(inner, stream, &[best]),
+							}
 						}
 					} else if switch.waits()
 						&& forward.asked_at.is_some_and(|asked| {
@@ -478,12 +514,14 @@ impl Forwarding {
 				}
 				let (before, switches) = (switch.current(), switch.switches());
 				let header = &mut packet.header;
+				// Timed by arrival: a switch's timestamps follow the time between the packets
+				// reaching the engine, however late this viewer handles them.
 				match switch.admit(
 					layer,
 					starts_keyframe,
 					header.sequence_number,
 					header.timestamp,
-					now,
+					arrived,
 				) {
 					Admit::Send { sequence_number, timestamp } => {
 						header.sequence_number = sequence_number;
