@@ -312,7 +312,7 @@ async fn chromium_publishes_three_simulcast_layers_and_viewers_follow_when_it_dr
 		 browser confirmed; over 6 s from the command {frames} whole frames, longest gap {longest:?}"
 	);
 	assert!(frames >= 90, "{frames} whole frames in 6 s across the switch");
-	assert!(longest < Duration::from_millis(1500), "the picture froze for {longest:?}");
+	assert!(longest < Duration::from_secs(1), "the picture froze for {longest:?}");
 	assert_eq!(node.engine.live_streams()[0].tracks[0].layers[usize::from(best)], 0);
 
 	let watched = watching.await.unwrap();
@@ -329,8 +329,8 @@ async fn chromium_publishes_three_simulcast_layers_and_viewers_follow_when_it_dr
 	assert_eq!(widths.first(), Some(&640), "Chromium first played the full-size layer: {watched}");
 	assert_eq!(widths.last(), Some(&320), "then the half-size one: {watched}");
 	// It kept decoding through the switch: the longest time its count of decoded frames stood
-	// still (sampled every 250 ms from a player that reads its statistics every 500 ms), and
-	// frames in the last two seconds it watched.
+	// still (its connection's statistics, read every 100 ms), and frames in the last two seconds
+	// it watched.
 	let (mut stalled, mut since) = (0, samples.first().map(at).unwrap_or(0));
 	for pair in samples.windows(2) {
 		if decoded(&pair[1]) > decoded(&pair[0]) {
@@ -339,9 +339,9 @@ async fn chromium_publishes_three_simulcast_layers_and_viewers_follow_when_it_dr
 		stalled = stalled.max(at(&pair[1]) - since);
 	}
 	println!("Chromium's count of decoded frames stood still for at most {stalled} ms");
-	assert!(stalled < 2000, "Chromium's picture froze for {stalled} ms: {watched}");
+	assert!(stalled < 1500, "Chromium's picture froze for {stalled} ms: {watched}");
 	let end = samples.last().map(decoded).unwrap_or(0);
-	let two_seconds_before = samples.iter().rev().nth(8).map(decoded).unwrap_or(end);
+	let two_seconds_before = samples.iter().rev().nth(20).map(decoded).unwrap_or(end);
 	assert!(
 		end - two_seconds_before >= 30,
 		"Chromium stopped decoding after the switch: {watched}"

@@ -4,9 +4,10 @@
 //
 // Prints one JSON line: { framesDecoded, frameWidth, state, error, messages }. With
 // --watch-ms, it keeps watching that long after the first frame and adds `samples`: what the
-// player showed every 250 ms ({ ms, framesDecoded, frameWidth }, ms since the first frame).
-// The player page exposes its state as window.sutantraPlayer. Exits non-zero only if the browser itself
-// could not be driven; whether what it saw is right is the caller's judgement.
+// connection's statistics said every 100 ms ({ ms, framesDecoded, frameWidth }, ms since the
+// first frame). The player page exposes its state as window.sutantraPlayer. Exits non-zero
+// only if the browser itself could not be driven; whether what it saw is right is the
+// caller's judgement.
 import { launchChromium } from "./chromium.mjs";
 
 const args = process.argv.slice(2);
@@ -43,13 +44,22 @@ try {
   const samples = [];
   const started = Date.now();
   while (watchFor > 0 && Date.now() - started < watchFor) {
-    const sample = await page.evaluate(() => {
-      const { framesDecoded, frameWidth } = window.sutantraPlayer || {};
-      return { framesDecoded, frameWidth };
+    // Straight from the connection's statistics (the player reads them every 500 ms only).
+    const sample = await page.evaluate(async () => {
+      const sample = { framesDecoded: 0, frameWidth: 0 };
+      const { pc } = window.sutantraPlayer || {};
+      if (!pc) return sample;
+      (await pc.getStats()).forEach((entry) => {
+        if (entry.type === "inbound-rtp" && entry.kind === "video") {
+          sample.framesDecoded = entry.framesDecoded || 0;
+          sample.frameWidth = entry.frameWidth || 0;
+        }
+      });
+      return sample;
     });
     if (!(sample.framesDecoded > 0)) break;
     samples.push({ ms: Date.now() - started, ...sample });
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
   if (screenshot) await page.screenshot({ path: screenshot });
   const result = await page.evaluate(() => {
