@@ -252,6 +252,10 @@ impl Forwarding {
 
 	pub(crate) async fn next(&mut self) -> Delivery {
 		if let Some(recent) = self.recent.pop_front() {
+			if self.recent.is_empty() {
+				// Used once or twice per session: its capacity is not kept for good.
+				self.recent = VecDeque::new();
+			}
 			return Ok(recent);
 		}
 		match self.packets.as_mut() {
