@@ -70,6 +70,70 @@ fn vp8_starts_keyframe(payload: &[u8]) -> bool {
 	payload.get(offset).is_some_and(|header| header & 0x01 == 0)
 }
 
+/// Where a VP8 payload descriptor (RFC 7741, section 4.2) carries its picture id (at an offset,
+/// 7 or 15 bits wide) and its TL0PICIDX (at an offset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Vp8Ids {
+	picture_id: Option<(usize, bool)>,
+	tl0_index: Option<usize>,
+}
+
+impl Vp8Ids {
+	/// Finds them in `payload` (nothing in a descriptor without them, or one cut short).
+	pub(crate) fn find(payload: &[u8]) -> Self {
+		let mut ids = Self::default();
+		let (Some(&first), Some(&flags)) = (payload.first(), payload.get(1)) else { return ids };
+		if first & 0x80 == 0 {
+			return ids;
+		}
+		let mut offset = 2;
+		if flags & 0x80 != 0 {
+			let Some(&picture_id) = payload.get(offset) else { return ids };
+			let long = picture_id & 0x80 != 0;
+			if payload.len() < offset + if long { 2 } else { 1 } {
+				return ids;
+			}
+			ids.picture_id = Some((offset, long));
+			offset += if long { 2 } else { 1 };
+		}
+		if flags & 0x40 != 0 && payload.len() > offset {
+			ids.tl0_index = Some(offset);
+		}
+		ids
+	}
+
+	/// The picture id, if there is one.
+	pub(crate) fn picture_id(&self, payload: &[u8]) -> Option<u16> {
+		let (offset, long) = self.picture_id?;
+		Some(if long {
+			u16::from_be_bytes([payload[offset] & 0x7f, payload[offset + 1]])
+		} else {
+			u16::from(payload[offset] & 0x7f)
+		})
+	}
+
+	/// The TL0PICIDX, if there is one.
+	pub(crate) fn tl0_index(&self, payload: &[u8]) -> Option<u8> {
+		self.tl0_index.map(|offset| payload[offset])
+	}
+
+	/// Sets the picture id (kept to its width) and the TL0PICIDX, where there are ones.
+	pub(crate) fn write(&self, payload: &mut [u8], picture_id: u16, tl0_index: u8) {
+		if let Some((offset, long)) = self.picture_id {
+			if long {
+				let [high, low] = (picture_id & 0x7fff).to_be_bytes();
+				payload[offset] = 0x80 | high;
+				payload[offset + 1] = low;
+			} else {
+				payload[offset] = (picture_id & 0x7f) as u8;
+			}
+		}
+		if let Some(offset) = self.tl0_index {
+			payload[offset] = tl0_index;
+		}
+	}
+}
+
 fn vp9_starts_keyframe(payload: &[u8]) -> bool {
 	let Some(&first) = payload.first() else { return false };
 	let inter_predicted = first & 0x40 != 0;
@@ -106,6 +170,27 @@ fn h264_starts_keyframe(payload: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
 	use super::*;
+
+	#[test]
+	fn vp8_picture_ids_and_tl0_indices_are_found_and_rewritten_in_place() {
+		// X, S; I and L; a 15-bit picture id 0x1234; TL0PICIDX 7; then the VP8 header.
+		let mut long = vec![0x90, 0xc0, 0x80 | 0x12, 0x34, 7, 0x00];
+		let ids = Vp8Ids::find(&long);
+		assert_eq!(ids.picture_id(&long), Some(0x1234));
+		assert_eq!(ids.tl0_index(&long), Some(7));
+		ids.write(&mut long, 0x8001, 255);
+		assert_eq!(long, vec![0x90, 0xc0, 0x80, 0x01, 255, 0x00], "kept to 15 bits");
+		// A 7-bit picture id and no TL0PICIDX.
+		let mut short = vec![0x90, 0x80, 0x05, 0x00];
+		let ids = Vp8Ids::find(&short);
+		assert_eq!((ids.picture_id(&short), ids.tl0_index(&short)), (Some(5), None));
+		ids.write(&mut short, 200, 1);
+		assert_eq!(short, vec![0x90, 0x80, 200 & 0x7f, 0x00]);
+		// No extension, or one cut short: nothing found, nothing written.
+		assert_eq!(Vp8Ids::find(&[0x10, 0x00]), Vp8Ids::default());
+		assert_eq!(Vp8Ids::find(&[0x90, 0x80, 0x81]), Vp8Ids::default());
+		assert_eq!(Vp8Ids::find(&[]), Vp8Ids::default());
+	}
 
 	#[test]
 	fn vp8_keyframes() {

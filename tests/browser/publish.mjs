@@ -56,6 +56,11 @@ const answered = await page.evaluate(async (settings) => {
       scaleResolutionDownBy: 2 ** (count - 1 - index),
     })),
   });
+  // Under CPU pressure keep each layer's size and lower its frame rate instead: the tests
+  // check the sizes.
+  const parameters = transceiver.sender.getParameters();
+  parameters.degradationPreference = "maintain-resolution";
+  await transceiver.sender.setParameters(parameters).catch(() => {});
   await pc.setLocalDescription(await pc.createOffer());
   // Non-trickle WHIP: wait for the candidates, then send one complete offer.
   await new Promise((resolve) => {

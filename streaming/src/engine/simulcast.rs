@@ -20,10 +20,14 @@ use std::time::{Duration, Instant};
 pub(crate) const MAX_LAYERS: usize = 3;
 /// The span over which a layer's arriving bitrate is measured.
 const RATE_WINDOW: Duration = Duration::from_millis(1000);
-/// A layer that sent nothing for this long while others arrive has stopped (a publisher turns
-/// layers off when its CPU or uplink cannot carry them): its rate drops to 0 at once, so that
-/// its viewers move to a layer that arrives. Far longer than a frame interval at 10 fps.
+/// A layer that sent nothing for 400 ms (or four of its own packet intervals, if longer) while
+/// another arrives steadily has stopped (a publisher turns layers off when its CPU or uplink
+/// cannot carry them): its rate drops to 0 at once, so that its viewers move to a layer that
+/// arrives.
 const SILENT_LAYER: Duration = Duration::from_millis(400);
+/// A layer whose packets came this close together arrives steadily: a pause of every layer (a
+/// camera turned off, a network stall) is not taken for one layer stopping.
+const STEADY: Duration = Duration::from_millis(100);
 
 /// A published video track's layers, shared by the publisher's session and the viewers'.
 #[derive(Default)]
@@ -106,38 +110,104 @@ impl Layers {
 /// Measures each layer's arriving bitrate for [`Layers`], on the publisher's session.
 pub(crate) struct RateMeter {
 	bytes: [u64; MAX_LAYERS],
+	packets: [u32; MAX_LAYERS],
 	since: Instant,
 	/// When each layer's latest packet arrived; `None` before its first or once it fell silent.
 	last: [Option<Instant>; MAX_LAYERS],
+	/// Each layer's silence: [`SILENT_LAYER`], or four of its packet intervals in the last
+	/// window if that is longer (a layer sent at a few frames a second).
+	silent_after: [Duration; MAX_LAYERS],
 }
 
 impl RateMeter {
 	pub(crate) fn new(now: Instant) -> Self {
-		Self { bytes: [0; MAX_LAYERS], since: now, last: [None; MAX_LAYERS] }
+		Self {
+			bytes: [0; MAX_LAYERS],
+			packets: [0; MAX_LAYERS],
+			since: now,
+			last: [None; MAX_LAYERS],
+			silent_after: [SILENT_LAYER; MAX_LAYERS],
+		}
 	}
 
 	/// Counts a packet of `size` bytes on `layer`; publishes the rates every [`RATE_WINDOW`],
-	/// and a layer's rate of 0 as soon as it is [`SILENT_LAYER`].
+	/// and a layer's rate of 0 as soon as it fell silent while this one arrives steadily.
 	pub(crate) fn count(&mut self, layers: &Layers, layer: u8, size: usize, now: Instant) {
-		if let Some(bytes) = self.bytes.get_mut(usize::from(layer)) {
-			*bytes += size as u64;
-			self.last[usize::from(layer)] = Some(now);
+		let index = usize::from(layer);
+		if index >= MAX_LAYERS {
+			return;
 		}
-		for (other, last) in self.last.iter_mut().enumerate() {
-			if last.is_some_and(|last| now.saturating_duration_since(last) >= SILENT_LAYER) {
-				*last = None;
-				self.bytes[other] = 0;
-				layers.set_rate(other as u8, 0);
+		self.bytes[index] += size as u64;
+		self.packets[index] += 1;
+		let steady =
+			self.last[index].is_some_and(|last| now.saturating_duration_since(last) <= STEADY);
+		self.last[index] = Some(now);
+		if steady {
+			for other in 0..MAX_LAYERS {
+				let silent = self.last[other].is_some_and(|last| {
+					now.saturating_duration_since(last) >= self.silent_after[other]
+				});
+				if silent {
+					self.last[other] = None;
+					self.bytes[other] = 0;
+					layers.set_rate(other as u8, 0);
+				}
 			}
 		}
 		let span = now.saturating_duration_since(self.since);
 		if span >= RATE_WINDOW {
-			for (layer, bytes) in self.bytes.iter_mut().enumerate() {
-				layers.set_rate(layer as u8, (*bytes as f64 * 8.0 / span.as_secs_f64()) as u64);
-				*bytes = 0;
+			for layer in 0..MAX_LAYERS {
+				let bytes = std::mem::take(&mut self.bytes[layer]);
+				let packets = std::mem::take(&mut self.packets[layer]);
+				layers.set_rate(layer as u8, (bytes as f64 * 8.0 / span.as_secs_f64()) as u64);
+				self.silent_after[layer] = match packets {
+					0 => SILENT_LAYER,
+					packets => SILENT_LAYER.max(span * 4 / packets),
+				};
 			}
 			self.since = now;
 		}
+	}
+}
+
+/// VP8's picture ids and TL0PICIDX, carried on across a viewer's layer switches as its sequence
+/// numbers are. Each layer numbers its pictures on its own; a receiver that sees the numbers
+/// jump back at a switch (Chromium's frame reference finder) took the new layer's frames after
+/// its keyframe for old ones and stopped decoding until it asked for a keyframe again, about
+/// three seconds later.
+#[derive(Default)]
+pub(crate) struct Vp8Numbering {
+	/// Added to the layer's own numbers since the last switch.
+	picture_offset: u16,
+	tl0_offset: u8,
+	/// The numbers last sent.
+	last: (Option<u16>, Option<u8>),
+}
+
+impl Vp8Numbering {
+	/// `payload` is about to be sent to the viewer; `switched` if it starts the keyframe of a
+	/// switch. Returns the payload to send instead when its numbers are moved on.
+	pub(crate) fn renumber(&mut self, payload: &[u8], switched: bool) -> Option<Vec<u8>> {
+		let ids = crate::codec::Vp8Ids::find(payload);
+		let picture_id = ids.picture_id(payload);
+		let tl0_index = ids.tl0_index(payload);
+		if switched {
+			if let (Some(last), Some(picture_id)) = (self.last.0, picture_id) {
+				self.picture_offset = last.wrapping_add(1).wrapping_sub(picture_id);
+			}
+			if let (Some(last), Some(tl0_index)) = (self.last.1, tl0_index) {
+				self.tl0_offset = last.wrapping_add(1).wrapping_sub(tl0_index);
+			}
+		}
+		let picture_id = picture_id.map(|id| id.wrapping_add(self.picture_offset));
+		let tl0_index = tl0_index.map(|index| index.wrapping_add(self.tl0_offset));
+		self.last = (picture_id.or(self.last.0), tl0_index.or(self.last.1));
+		if self.picture_offset == 0 && self.tl0_offset == 0 {
+			return None;
+		}
+		let mut renumbered = payload.to_vec();
+		ids.write(&mut renumbered, picture_id.unwrap_or(0), tl0_index.unwrap_or(0));
+		Some(renumbered)
 	}
 }
 
@@ -194,6 +264,11 @@ impl LayerSwitch {
 
 	pub(crate) fn target(&self) -> u8 {
 		self.target
+	}
+
+	/// When the last packet sent to the viewer reached the engine.
+	pub(crate) fn last_sent_at(&self) -> Option<Instant> {
+		self.last.map(|(_, _, at)| at)
 	}
 
 	/// Layer switches made (the first layer after joining is not one).
@@ -496,6 +571,66 @@ mod tests {
 			now += frame;
 		}
 		assert_eq!(layers.ranked(), vec![0, 1]);
+	}
+
+	#[test]
+	fn a_pause_of_every_layer_or_a_layer_of_few_frames_is_not_silence() {
+		let layers = Layers::new(3);
+		let start = Instant::now();
+		let mut meter = RateMeter::new(start);
+		let frame = SECOND / 30;
+		let mut now = start;
+		// Layers 1 and 2 at 30 frames a second, layer 0 at two.
+		for tick in 0..64u32 {
+			if tick % 15 == 0 {
+				meter.count(&layers, 0, 100, now);
+			}
+			meter.count(&layers, 1, 1_000, now);
+			meter.count(&layers, 2, 2_000, now);
+			now += frame;
+		}
+		assert_eq!(layers.ranked(), vec![0, 1, 2], "a layer of two frames a second arrives");
+		// Every layer pauses for half a second (a network stall), then they come back: the
+		// first packet after the pause does not make the others silent.
+		now += SECOND / 2;
+		meter.count(&layers, 1, 1_000, now);
+		meter.count(&layers, 2, 2_000, now);
+		meter.count(&layers, 0, 100, now);
+		assert_eq!(layers.ranked(), vec![0, 1, 2]);
+		// Layer 2 stops while layer 1 goes on steadily: silent within 400 ms.
+		for _ in 0..14 {
+			now += frame;
+			meter.count(&layers, 1, 1_000, now);
+		}
+		assert_eq!(layers.rate(2), 0);
+		assert!(layers.rate(0) > 0, "two frames a second, the last under a second ago");
+	}
+
+	#[test]
+	fn vp8_picture_ids_and_tl0_indices_carry_on_across_a_switch() {
+		// X, S; I and L; a 15-bit picture id; a TL0PICIDX; the VP8 header.
+		let vp8 = |picture_id: u16, tl0_index: u8| {
+			let [high, low] = picture_id.to_be_bytes();
+			vec![0x90, 0xc0, 0x80 | high, low, tl0_index, 0x00]
+		};
+		let read = |payload: &[u8]| {
+			let ids = crate::codec::Vp8Ids::find(payload);
+			(ids.picture_id(payload), ids.tl0_index(payload))
+		};
+		let mut numbering = Vp8Numbering::default();
+		// The first layer goes out as it is.
+		assert_eq!(numbering.renumber(&vp8(30_000, 200), false), None);
+		assert_eq!(numbering.renumber(&vp8(30_001, 200), false), None);
+		// A switch to a layer whose numbers are lower: they carry on from the last ones sent...
+		let switched = numbering.renumber(&vp8(12, 250), true).expect("renumbered");
+		assert_eq!(read(&switched), (Some(30_002), Some(201)));
+		let next = numbering.renumber(&vp8(13, 251), false).expect("renumbered");
+		assert_eq!(read(&next), (Some(30_003), Some(202)));
+		// ...and wrap around within their widths.
+		let mut numbering = Vp8Numbering::default();
+		numbering.renumber(&vp8(0x7fff, 255), false);
+		let switched = numbering.renumber(&vp8(5, 9), true).expect("renumbered");
+		assert_eq!(read(&switched), (Some(0), Some(0)));
 	}
 
 	#[test]

@@ -144,6 +144,8 @@ fn negotiate(
 			let best = track.layers.ranked().last().copied().unwrap_or(0);
 			LayerSwitch::new(best, track.codec.clock_rate)
 		});
+		let vp8 = (codec == Some(VideoCodec::Vp8) && switch.is_some())
+			.then(super::simulcast::Vp8Numbering::default);
 		forwards.push(payload_type.map(|payload_type| Forward {
 			sender,
 			ssrc,
@@ -155,6 +157,7 @@ fn negotiate(
 			adaptation: Adaptation::new(Instant::now()),
 			checked_at: Instant::now(),
 			asked_at: None,
+			vp8,
 		}));
 	}
 	if forwards.iter().all(Option::is_none) {
@@ -166,6 +169,7 @@ fn negotiate(
 		forwards,
 		packets: None,
 		recent: VecDeque::new(),
+		replaying: false,
 		connected: false,
 		early: VecDeque::new(),
 		estimate,
@@ -195,6 +199,8 @@ struct Forward {
 	checked_at: Instant,
 	/// When this track last asked the publisher for a keyframe of the layer it switches to.
 	asked_at: Option<Instant>,
+	/// A VP8 track's picture numbering across layer switches (`None` for other tracks).
+	vp8: Option<super::simulcast::Vp8Numbering>,
 }
 
 /// How often a viewer checks that its layer still arrives (the publisher's rate meter tells
@@ -222,6 +228,9 @@ pub(crate) struct Forwarding {
 	/// Before those, the stream's recent keyframes and what followed them (see
 	/// [`super::fanout`]), taken one by one as if they had just arrived.
 	recent: VecDeque<Relayed>,
+	/// The packet being delivered came from `recent`: it waited in the engine, and its
+	/// forwarding latency is not counted.
+	replaying: bool,
 	/// Whether the connection is up (ICE and DTLS): packets can be sent.
 	connected: bool,
 	/// Until then, the packets admitted (by track index), from the keyframe asked for when the
@@ -251,6 +260,7 @@ impl Forwarding {
 	}
 
 	pub(crate) async fn next(&mut self) -> Delivery {
+		self.replaying = !self.recent.is_empty();
 		if let Some(recent) = self.recent.pop_front() {
 			if self.recent.is_empty() {
 				// Used once or twice per session: its capacity is not kept for good.
@@ -275,10 +285,11 @@ impl Forwarding {
 	/// Holds every video track until its next keyframe; returns the layers waited for.
 	fn hold_for_keyframes(&mut self) -> Vec<u8> {
 		let mut layers = Vec::new();
-		for switch in
-			self.forwards.iter_mut().flatten().filter_map(|forward| forward.switch.as_mut())
-		{
+		let now = Instant::now();
+		for forward in self.forwards.iter_mut().flatten() {
+			let Some(switch) = forward.switch.as_mut() else { continue };
 			switch.wait_for_keyframe();
+			forward.asked_at = Some(now);
 			layers.push(switch.target());
 		}
 		layers
@@ -340,7 +351,7 @@ impl Forwarding {
 	}
 
 	/// Each simulcast track asks `choose` (given its layer sent or switched to, whether that
-	/// switch still waits for a keyframe, and its layers best first) which layer it should send,
+	/// switch still waits for a keyframe, and its layers lowest bitrate first) which layer it should send,
 	/// and switches from that layer's next keyframe, asked for at once. A switch down stops the
 	/// congested layer at once; a switch up keeps sending the lower layer until the keyframe.
 	/// With `ask_again`, a switch still waiting for its keyframe asks for it again.
@@ -393,19 +404,24 @@ impl Forwarding {
 		else {
 			return;
 		};
-		let (packets, recent) = fanout.subscribe(Instant::now());
-		self.packets = Some(packets);
 		self.hold_for_keyframes();
-		let missing: Vec<u8> = self
+		let wanted: Vec<(usize, u8)> = self
 			.forwards
 			.iter()
 			.enumerate()
-			.filter_map(|(track, forward)| Some((track, forward.as_ref()?.switch.as_ref()?)))
-			.filter(|(track, switch)| {
-				// What is kept of a layer starts with its keyframe.
-				!recent.iter().any(|kept| kept.track == *track && kept.layer == switch.target())
+			.filter_map(|(track, forward)| {
+				Some((track, forward.as_ref()?.switch.as_ref()?.target()))
 			})
-			.map(|(_, switch)| switch.target())
+			.collect();
+		let (packets, recent) = fanout.subscribe(&wanted, Instant::now());
+		self.packets = Some(packets);
+		// What is kept of a layer starts with its keyframe.
+		let missing: Vec<u8> = wanted
+			.iter()
+			.filter(|(track, layer)| {
+				!recent.iter().any(|kept| kept.track == *track && kept.layer == *layer)
+			})
+			.map(|(_, layer)| *layer)
 			.collect();
 		self.recent = recent.into();
 		if !missing.is_empty() {
@@ -433,13 +449,16 @@ impl Forwarding {
 		self.packets.as_ref()?;
 		self.connected = true;
 		let held = self.early.len();
+		let now = Instant::now();
 		let waiting: Vec<u8> = self
 			.forwards
-			.iter()
+			.iter_mut()
 			.flatten()
-			.filter_map(|forward| forward.switch.as_ref())
-			.filter(|switch| switch.waits())
-			.map(LayerSwitch::target)
+			.filter(|forward| forward.switch.as_ref().is_some_and(LayerSwitch::waits))
+			.filter_map(|forward| {
+				forward.asked_at = Some(now);
+				forward.switch.as_ref().map(LayerSwitch::target)
+			})
 			.collect();
 		if !waiting.is_empty() {
 			super::request_layer_keyframes(inner, stream, &waiting);
@@ -487,34 +506,48 @@ impl Forwarding {
 				if layer != switch.target()
 					&& now.saturating_duration_since(forward.checked_at) >= DEAD_LAYER_CHECK
 				{
-					// The viewer's layer stopped arriving (the publisher dropped it), which would
-					// leave it without a picture: take the best that arrives.
 					forward.checked_at = now;
 					if forward.layers.count() > 1 && forward.layers.rate(switch.target()) == 0 {
-						if let Some(best) = forward.layers.ranked().last().copied() {
+						// The viewer's layer stopped arriving (the publisher dropped it), which
+						// would leave it without a picture: take the best that arrives within
+						// the viewer's bandwidth estimate (the lowest if none does).
+						let ranked = forward.layers.ranked();
+						let estimate = self.estimate.latest();
+						let fits = |layer: &&u8| {
+							estimate.is_none_or(|bps| forward.layers.rate(**layer) as f64 <= bps)
+						};
+						let best = ranked.iter().rev().find(fits).or(ranked.first()).copied();
+						if let Some(best) = best {
 							switch.retarget(best);
-							forward.asked_at = Some(now);
-							// The publisher that dropped a layer usually sent a keyframe of the
-							// others as it did: if it is still kept, the switch needs no request
-							// (which a browser may pass over so soon after that keyframe). This
-							// viewer passed its packets by; they follow this one.
-							let kept = inner
-								.state()
-								.streams
-								.get(stream)
-								.map(|entry| entry.packets.kept(track, best, arrived, now));
-							match kept {
-								Some(kept) if !kept.is_empty() => self.recent.extend(kept),
-								_ => super::request_layer_keyframes(inner, stream, &[best]),
+							if switch.waits() {
+								forward.asked_at = Some(now);
+								// A publisher that turns a layer off sends a keyframe of the
+								// others as it reconfigures; if it came after what this viewer
+								// was last sent, the switch needs no request (which a browser
+								// may pass over so soon after that keyframe). This viewer passed
+								// its packets by: they follow this one.
+								let fanout = inner
+									.state()
+									.streams
+									.get(stream)
+									.map(|entry| entry.packets.clone());
+								let kept = fanout.map(|fanout| {
+									fanout.kept(track, best, switch.last_sent_at(), arrived)
+								});
+								match kept {
+									Some(kept) if !kept.is_empty() => self.recent.extend(kept),
+									_ => super::request_layer_keyframes(inner, stream, &[best]),
+								}
 							}
 						}
-					} else if switch.waits()
-						&& forward.asked_at.is_some_and(|asked| {
-							now.saturating_duration_since(asked) >= KEYFRAME_ASK_AGAIN
-						}) {
-						forward.asked_at = Some(now);
-						super::request_layer_keyframes(inner, stream, &[switch.target()]);
 					}
+				}
+				if switch.waits()
+					&& forward.asked_at.is_some_and(|asked| {
+						now.saturating_duration_since(asked) >= KEYFRAME_ASK_AGAIN
+					}) {
+					forward.asked_at = Some(now);
+					super::request_layer_keyframes(inner, stream, &[switch.target()]);
 				}
 				let (before, switches) = (switch.current(), switch.switches());
 				let header = &mut packet.header;
@@ -533,9 +566,15 @@ impl Forwarding {
 					},
 					Admit::Skip => return None,
 				}
-				if switch.current() != before || switch.switches() != switches {
+				let switched = switch.switches() != switches;
+				if switch.current() != before || switched {
 					counters.on_layer(switch.current(), switch.switches());
 					forward.adaptation.on_switched(now);
+				}
+				if let Some(numbering) = forward.vp8.as_mut() {
+					if let Some(payload) = numbering.renumber(&packet.payload, switched) {
+						packet.payload = payload.into();
+					}
 				}
 			},
 			None if layer != 0 => return None,
@@ -544,8 +583,15 @@ impl Forwarding {
 		if !self.connected {
 			// A newer keyframe while the connection comes up: what is held from before it is
 			// of no use, and the viewer starts no further behind than it must.
+			// (Every part of a picture that "starts a keyframe", as H.264's parameter sets and
+			// each slice do, has the picture's timestamp.)
 			let newer_keyframe = forward.switch.is_some()
-				&& forward.codec.is_some_and(|codec| codec.starts_keyframe(&packet.payload));
+				&& forward.codec.is_some_and(|codec| codec.starts_keyframe(&packet.payload))
+				&& self
+					.early
+					.iter()
+					.find(|(held, _)| *held == track)
+					.is_none_or(|(_, held)| held.header.timestamp != packet.header.timestamp);
 			if newer_keyframe {
 				self.early.clear();
 			}
@@ -556,7 +602,8 @@ impl Forwarding {
 			}
 			return None;
 		}
-		self.send_rtp(track, packet, peer, counters, now).then_some(arrived)
+		let sent = self.send_rtp(track, packet, peer, counters, now);
+		(sent && !self.replaying).then_some(arrived)
 	}
 
 	/// The next packet held while the connection came up, to be sent with
