@@ -107,6 +107,17 @@ impl Layers {
 	}
 }
 
+/// Of `ranked` (lowest bitrate first), the best layer whose rate is within `estimate`, bits/s
+/// (any, without an estimate); the lowest if none is.
+pub(crate) fn best_within(
+	ranked: &[u8],
+	rate: impl Fn(u8) -> u64,
+	estimate: Option<f64>,
+) -> Option<u8> {
+	let fits = |layer: &&u8| estimate.is_none_or(|bps| rate(**layer) as f64 <= bps);
+	ranked.iter().rev().find(fits).or(ranked.first()).copied()
+}
+
 /// Measures each layer's arriving bitrate for [`Layers`], on the publisher's session.
 pub(crate) struct RateMeter {
 	bytes: [u64; MAX_LAYERS],
@@ -433,8 +444,7 @@ impl Adaptation {
 		if !in_trial && now.saturating_duration_since(self.last_change) < DOWN_HOLD {
 			return None;
 		}
-		let fits = ranked[..position].iter().rev().find(|layer| rate(**layer) as f64 <= estimate);
-		let layer = fits.copied().unwrap_or(ranked[0]);
+		let layer = best_within(&ranked[..position], rate, Some(estimate))?;
 		self.step_down(now);
 		Some(layer)
 	}

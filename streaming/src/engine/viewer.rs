@@ -14,7 +14,7 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use super::limits::{check_room, ClientAddress, MessageAllowance, Verdict};
 use super::peer::{answer_offer, server_peer};
 use super::session::Media;
-use super::simulcast::{Adaptation, Admit, LayerSwitch, Layers};
+use super::simulcast::{best_within, Adaptation, Admit, LayerSwitch, Layers};
 use super::{
 	media_track, Answer, Counters, Inner, PublishedTrack, Relayed, SessionEntry, StreamPhase,
 	LOG_TARGET, PAY_CHANNEL_LABEL,
@@ -201,6 +201,47 @@ struct Forward {
 	asked_at: Option<Instant>,
 	/// A VP8 track's picture numbering across layer switches (`None` for other tracks).
 	vp8: Option<super::simulcast::Vp8Numbering>,
+}
+
+impl Forward {
+	/// If the layer this track is sent stopped arriving (the publisher dropped it), which would
+	/// leave the viewer without a picture: switches to the best layer that arrives within the
+	/// viewer's bandwidth estimate (the lowest if none does). A publisher that turns a layer off
+	/// sends a keyframe of the others as it reconfigures; if that came after what this viewer was
+	/// last sent, the switch needs no request (which a browser may pass over so soon after that
+	/// keyframe): returns the kept packets from it, which this viewer passed by and which are to
+	/// follow the packet of `arrived`.
+	fn leave_dead_layer(
+		&mut self,
+		inner: &Inner,
+		stream: &StreamId,
+		track: usize,
+		estimate: Option<f64>,
+		arrived: Instant,
+		now: Instant,
+	) -> Vec<Relayed> {
+		let Some(switch) = self.switch.as_mut() else { return Vec::new() };
+		if self.layers.count() < 2 || self.layers.rate(switch.target()) != 0 {
+			return Vec::new();
+		}
+		let layers = &self.layers;
+		let Some(best) = best_within(&layers.ranked(), |layer| layers.rate(layer), estimate) else {
+			return Vec::new();
+		};
+		switch.retarget(best);
+		if !switch.waits() {
+			return Vec::new();
+		}
+		self.asked_at = Some(now);
+		let fanout = inner.state().streams.get(stream).map(|entry| entry.packets.clone());
+		let kept = fanout
+			.map(|fanout| fanout.kept(track, best, switch.last_sent_at(), arrived))
+			.unwrap_or_default();
+		if kept.is_empty() {
+			super::request_layer_keyframes(inner, stream, &[best]);
+		}
+		kept
+	}
 }
 
 /// How often a viewer checks that its layer still arrives (the publisher's rate meter tells
@@ -507,41 +548,12 @@ impl Forwarding {
 					&& now.saturating_duration_since(forward.checked_at) >= DEAD_LAYER_CHECK
 				{
 					forward.checked_at = now;
-					if forward.layers.count() > 1 && forward.layers.rate(switch.target()) == 0 {
-						// The viewer's layer stopped arriving (the publisher dropped it), which
-						// would leave it without a picture: take the best that arrives within
-						// the viewer's bandwidth estimate (the lowest if none does).
-						let ranked = forward.layers.ranked();
-						let estimate = self.estimate.latest();
-						let fits = |layer: &&u8| {
-							estimate.is_none_or(|bps| forward.layers.rate(**layer) as f64 <= bps)
-						};
-						let best = ranked.iter().rev().find(fits).or(ranked.first()).copied();
-						if let Some(best) = best {
-							switch.retarget(best);
-							if switch.waits() {
-								forward.asked_at = Some(now);
-								// A publisher that turns a layer off sends a keyframe of the
-								// others as it reconfigures; if it came after what this viewer
-								// was last sent, the switch needs no request (which a browser
-								// may pass over so soon after that keyframe). This viewer passed
-								// its packets by: they follow this one.
-								let fanout = inner
-									.state()
-									.streams
-									.get(stream)
-									.map(|entry| entry.packets.clone());
-								let kept = fanout.map(|fanout| {
-									fanout.kept(track, best, switch.last_sent_at(), arrived)
-								});
-								match kept {
-									Some(kept) if !kept.is_empty() => self.recent.extend(kept),
-									_ => super::request_layer_keyframes(inner, stream, &[best]),
-								}
-							}
-						}
-					}
+					let estimate = self.estimate.latest();
+					let kept =
+						forward.leave_dead_layer(inner, stream, track, estimate, arrived, now);
+					self.recent.extend(kept);
 				}
+				let switch = forward.switch.as_mut()?;
 				if switch.waits()
 					&& forward.asked_at.is_some_and(|asked| {
 						now.saturating_duration_since(asked) >= KEYFRAME_ASK_AGAIN
