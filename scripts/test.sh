@@ -25,7 +25,7 @@ cargo test --locked --workspace --no-fail-fast 2>&1 | tee "$logs/cargo.log" || s
 say "pallet benchmarks, run once each as tests (runtime-benchmarks)"
 # The pallets alone, with their mock runtimes (no node, no wasm runtime to build); only the
 # benchmark tests, the others ran above.
-SKIP_WASM_BUILD=1 cargo test --locked -p pallet-payments -p pallet-streams \
+SKIP_WASM_BUILD=1 cargo test --locked -p pallet-payments -p pallet-streams -p pallet-validators \
 	--features runtime-benchmarks --lib -- benchmarking:: 2>&1 | tee -a "$logs/cargo.log" || status=1
 
 say "polkadot.js tests"
