@@ -9,12 +9,11 @@ use sc_client_api::{Backend, BlockBackend, StorageProvider};
 use sc_consensus_aura::{ImportQueueParams, SlotProportion, StartAuraParams};
 use sc_consensus_grandpa::SharedVoterState;
 use sc_consensus_manual_seal::{
-	consensus::aura::AuraConsensusDataProvider, EngineCommand, InstantSealParams,
-	ManualSealParams,
+	consensus::aura::AuraConsensusDataProvider, EngineCommand, ManualSealParams,
 };
 use sc_service::{error::Error as ServiceError, Configuration, TaskManager, WarpSyncConfig};
 use sc_telemetry::{Telemetry, TelemetryWorker};
-use sc_transaction_pool_api::OffchainTransactionPoolFactory;
+use sc_transaction_pool_api::{OffchainTransactionPoolFactory, TransactionPool};
 use sp_consensus_aura::sr25519::AuthorityPair as AuraPair;
 use sp_core::storage::StorageKey;
 use sp_runtime::traits::Block as BlockT;
@@ -475,18 +474,50 @@ fn spawn_sealing(
 	};
 
 	let sealing = match consensus {
-		Consensus::InstantSeal => sc_consensus_manual_seal::run_instant_seal_and_finalize(
-			InstantSealParams {
+		Consensus::InstantSeal => {
+			// A block as soon as a transaction arrives, as manual seal's instant sealing does,
+			// except for a block with no room for transactions: one that starts a session takes
+			// the whole block weight. That block is sealed empty and the transaction goes in the
+			// next one, instead of waiting for another transaction to arrive.
+			let (mut commands, commands_stream) = futures::channel::mpsc::channel(8);
+			let mut imports = pool.import_notification_stream();
+			let ready_pool = pool.clone();
+			task_manager.spawn_essential_handle().spawn("instant-seal-commands", None, async move {
+				while imports.next().await.is_some() {
+					let mut seal = |create_empty| {
+						let (sender, sealed) = futures::channel::oneshot::channel();
+						let command = EngineCommand::SealNewBlock {
+							create_empty,
+							finalize: true,
+							parent_hash: None,
+							sender: Some(sender),
+						};
+						let sent = commands.try_send(command).is_ok();
+						async move { if sent { sealed.await.ok() } else { None } }
+					};
+					let first = seal(false).await;
+					let no_room = matches!(
+						first,
+						Some(Err(sc_consensus_manual_seal::Error::EmptyTransactionPool))
+					) && ready_pool.status().ready > 0;
+					if no_room {
+						seal(true).await;
+						seal(false).await;
+					}
+				}
+			});
+			sc_consensus_manual_seal::run_manual_seal(ManualSealParams {
 				block_import: client.clone(),
 				env: proposer_factory,
 				client,
 				pool,
+				commands_stream: commands_stream.boxed(),
 				select_chain,
 				consensus_data_provider,
 				create_inherent_data_providers,
-			},
-		)
-		.boxed(),
+			})
+			.boxed()
+		},
 		Consensus::ManualSeal(interval) => {
 			let commands_stream = futures::stream::unfold((), move |()| async move {
 				tokio::time::sleep(interval).await;

@@ -132,15 +132,15 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 	// A block every 500 ms: the offchain worker looks for vouchers to claim in each.
 	let mut node = TestNode::start(&["--consensus", "manual-seal-500"]).await;
 	let client = node.client().await;
-	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
+	let (eve, bob) = (Sr25519Keyring::Eve, Sr25519Keyring::Bob);
 	let base = format!("http://127.0.0.1:{}", node.streaming_port);
 	let key = node_key(&base).await;
 	let price = UNIT / 100;
 
-	let id = register_live_stream(&client, alice, "paid", price).await;
-	let publisher = publish_test_source(&client, &base, alice, id).await;
-	let channel_id = open_channel(&client, bob, alice, Some(id), 10 * UNIT).await;
-	let alice_before = client.free_balance(&alice.to_account_id()).await.unwrap();
+	let id = register_live_stream(&client, eve, "paid", price).await;
+	let publisher = publish_test_source(&client, &base, eve, id).await;
+	let channel_id = open_channel(&client, bob, eve, Some(id), 10 * UNIT).await;
+	let eve_before = client.free_balance(&eve.to_account_id()).await.unwrap();
 
 	// Bob watches for 20 s, paying every 2 s for the time watched plus 2 s ahead.
 	let mut viewer = Viewer::connect(WatchOptions {
@@ -171,7 +171,7 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 			other => panic!("voucher {round} was not accepted: {other:?}"),
 		}
 		// A voucher signed for another node's lane is refused here, whatever it is worth.
-		let elsewhere = voucher_message(&client, bob, channel_id, &alice.to_account_id(), UNIT);
+		let elsewhere = voucher_message(&client, bob, channel_id, &eve.to_account_id(), UNIT);
 		let PayMessage::Reject { reason, .. } = send_on(&mut viewer, &elsewhere).await else {
 			panic!("a voucher for another lane was accepted");
 		};
@@ -182,18 +182,18 @@ async fn a_viewer_pays_with_vouchers_and_the_creator_is_paid_on_chain() {
 	assert!(stats.frames > 100, "{stats:?}");
 	assert_eq!(viewer.ended_reason(), None, "a paying viewer keeps watching");
 
-	// The offchain worker claims what the node accepted: Alice is paid exactly that.
+	// The offchain worker claims what the node accepted: Eve is paid exactly that.
 	let deadline = std::time::Instant::now() + Duration::from_secs(30);
 	loop {
-		let paid = client.free_balance(&alice.to_account_id()).await.unwrap() - alice_before;
+		let paid = client.free_balance(&eve.to_account_id()).await.unwrap() - eve_before;
 		if paid == accepted {
 			break;
 		}
-		assert!(paid <= accepted, "Alice was paid {paid}, more than the {accepted} accepted");
+		assert!(paid <= accepted, "Eve was paid {paid}, more than the {accepted} accepted");
 		assert!(std::time::Instant::now() < deadline, "only {paid} of {accepted} was claimed");
 		tokio::time::sleep(Duration::from_millis(500)).await;
 	}
-	println!("Bob's vouchers accepted {accepted}; Alice was paid exactly that on chain");
+	println!("Bob's vouchers accepted {accepted}; Eve was paid exactly that on chain");
 
 	// The node's Prometheus endpoint shows the same.
 	let metrics = node.metrics().await;
@@ -240,14 +240,14 @@ async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
 	// Instant seal: no block (so no offchain worker, no claim) until a transaction comes.
 	let mut node = TestNode::start(&["--consensus", "instant-seal"]).await;
 	let client = node.client().await;
-	let (alice, bob) = (Sr25519Keyring::Alice, Sr25519Keyring::Bob);
+	let (eve, bob) = (Sr25519Keyring::Eve, Sr25519Keyring::Bob);
 	let base = format!("http://127.0.0.1:{}", node.streaming_port);
 	let key = node_key(&base).await;
 	let price = UNIT / 100;
-	let id = register_live_stream(&client, alice, "crash", price).await;
-	let publisher = publish_test_source(&client, &base, alice, id).await;
-	let channel_id = open_channel(&client, bob, alice, None, 10 * UNIT).await;
-	let alice_before = client.free_balance(&alice.to_account_id()).await.unwrap();
+	let id = register_live_stream(&client, eve, "crash", price).await;
+	let publisher = publish_test_source(&client, &base, eve, id).await;
+	let channel_id = open_channel(&client, bob, eve, None, 10 * UNIT).await;
+	let eve_before = client.free_balance(&eve.to_account_id()).await.unwrap();
 
 	let mut viewer = Viewer::connect(WatchOptions {
 		endpoint: format!("{base}/whep/{id}"),
@@ -276,7 +276,7 @@ async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
 	let client = node.client().await;
 	let deadline = std::time::Instant::now() + Duration::from_secs(30);
 	loop {
-		let paid = client.free_balance(&alice.to_account_id()).await.unwrap() - alice_before;
+		let paid = client.free_balance(&eve.to_account_id()).await.unwrap() - eve_before;
 		if paid == accepted {
 			break;
 		}
@@ -285,15 +285,16 @@ async fn accepted_vouchers_survive_a_crash_and_are_still_claimed() {
 	}
 	// The claim landed after the restart, in a block made after it.
 	let at = client.block_hash(before_crash).await.unwrap();
-	assert_eq!(client.free_balance_at(&alice.to_account_id(), at).await.unwrap(), alice_before);
+	assert_eq!(client.free_balance_at(&eve.to_account_id(), at).await.unwrap(), eve_before);
 	node.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_node_relays_a_stream_from_its_origin() {
 	// Alice's node validates (Aura and GRANDPA, 6 s blocks) and ingests the stream; a full node
-	// of the same chain relays it as Ferdie, whom Alice lets carry it. Its streaming server is on
-	// loopback like the origin's, so it may pull from private addresses.
+	// of the same chain relays it as Ferdie, whom the creator, Eve, lets carry it. Its streaming
+	// server is on loopback like the origin's, so it may pull from private addresses. The
+	// creator is not Alice, whose balance rises with each block she authors.
 	let mut origin = TestNode::start_chain(
 		&["--chain", "dev", "--alice", "--validator", "--force-authoring"],
 		&["--node-key", "0000000000000000000000000000000000000000000000000000000000000001"],
@@ -315,14 +316,14 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 	)
 	.await;
 	let client = origin.client().await;
-	let (alice, charlie, dave, ferdie) = (
-		Sr25519Keyring::Alice,
+	let (eve, charlie, dave, ferdie) = (
+		Sr25519Keyring::Eve,
 		Sr25519Keyring::Charlie,
 		Sr25519Keyring::Dave,
 		Sr25519Keyring::Ferdie,
 	);
 
-	let id = register_live_stream(&client, alice, "relayed", UNIT / 1_000).await;
+	let id = register_live_stream(&client, eve, "relayed", UNIT / 1_000).await;
 	let announce = RuntimeCall::Streams(pallet_streams::Call::update_stream {
 		stream_id: id,
 		title: None,
@@ -331,11 +332,11 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 		max_viewers: None,
 		origin_endpoint: Some(origin.streaming_url().into_bytes()),
 	});
-	client.submit(&alice.pair(), announce, WaitFor::InBlock).await.unwrap();
+	client.submit(&eve.pair(), announce, WaitFor::InBlock).await.unwrap();
 	// Ferdie, the relay, is let in for free; Dave pays by channel, at the relay.
-	grant_access(&client, alice, id, ferdie).await;
-	let channel_id = open_channel(&client, dave, alice, Some(id), UNIT).await;
-	let publisher = publish_test_source(&client, &origin.streaming_url(), alice, id).await;
+	grant_access(&client, eve, id, ferdie).await;
+	let channel_id = open_channel(&client, dave, eve, Some(id), UNIT).await;
+	let publisher = publish_test_source(&client, &origin.streaming_url(), eve, id).await;
 
 	// The relay has followed the chain to the grants.
 	let relay_client = relay.client().await;
@@ -368,18 +369,18 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 	assert_ne!(origin_lane, relay_lane);
 	let elsewhere = voucher_message(&relay_client, dave, channel_id, &origin_lane, UNIT / 100);
 	assert!(matches!(send_on(&mut viewer, &elsewhere).await, PayMessage::Reject { .. }));
-	let alice_before = client.free_balance(&alice.to_account_id()).await.unwrap();
+	let eve_before = client.free_balance(&eve.to_account_id()).await.unwrap();
 	// Fifty seconds ahead: the most a node takes ahead is sixty.
 	let pay = voucher_message(&relay_client, dave, channel_id, &relay_lane, UNIT / 20);
 	let PayMessage::Ack { accepted, .. } = send_on(&mut viewer, &pay).await else {
 		panic!("the relay did not take Dave's voucher\n{}", relay.log_tail());
 	};
 	let acked: u128 = accepted.parse().unwrap();
-	// The relay, a full node, settles what it acked: Alice is paid exactly that on chain.
+	// The relay, a full node, settles what it acked: Eve is paid exactly that on chain.
 	origin
 		.wait_for("the relay's claim to land", Duration::from_secs(60), || async {
-			let paid = client.free_balance(&alice.to_account_id()).await.ok()? - alice_before;
-			assert!(paid <= acked, "Alice was paid {paid}, more than the {acked} the relay acked");
+			let paid = client.free_balance(&eve.to_account_id()).await.ok()? - eve_before;
+			assert!(paid <= acked, "Eve was paid {paid}, more than the {acked} the relay acked");
 			(paid == acked).then_some(())
 		})
 		.await;
@@ -401,9 +402,9 @@ async fn a_second_node_relays_a_stream_from_its_origin() {
 	assert_eq!(directory[0]["title"], "relayed");
 	assert_eq!(directory[0]["origin"], origin.streaming_url());
 
-	// Alice ends the stream on chain: Dave's relayed session ends too.
+	// Eve ends the stream on chain: Dave's relayed session ends too.
 	let end = RuntimeCall::Streams(pallet_streams::Call::end_stream { stream_id: id });
-	client.submit(&alice.pair(), end, WaitFor::InBlock).await.unwrap();
+	client.submit(&eve.pair(), end, WaitFor::InBlock).await.unwrap();
 	let reason = viewer.wait_ended(Duration::from_secs(20)).await;
 	assert!(
 		reason.as_deref().is_some_and(|r| !r.contains("payment required")),

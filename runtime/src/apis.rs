@@ -20,8 +20,8 @@ use pallet_payments::{ChannelId, Voucher, VoucherError, VoucherSignature};
 use pallet_streams::{AccessStatus, StreamId};
 
 use super::{
-	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, InherentDataExt, Nonce,
-	Payments, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, Streams, System, TransactionPayment,
+	AccountId, Aura, Balance, Block, BlockNumber, Executive, Grandpa, Historical, InherentDataExt, Nonce,
+	Payments, Runtime, RuntimeCall, RuntimeGenesisConfig, SessionKeys, Streams, System, TransactionPayment, Validators,
 	VERSION,
 };
 
@@ -140,21 +140,39 @@ impl_runtime_apis! {
 		}
 
 		fn submit_report_equivocation_unsigned_extrinsic(
-			_equivocation_proof: sp_consensus_grandpa::EquivocationProof<
+			equivocation_proof: sp_consensus_grandpa::EquivocationProof<
 				<Block as BlockT>::Hash,
 				NumberFor<Block>,
 			>,
-			_key_owner_proof: sp_consensus_grandpa::OpaqueKeyOwnershipProof,
+			key_owner_proof: sp_consensus_grandpa::OpaqueKeyOwnershipProof,
 		) -> Option<()> {
-			// Without a session pallet there is no key-ownership proof to check a report against.
-			None
+			let key_owner_proof = key_owner_proof.decode()?;
+			Grandpa::submit_unsigned_equivocation_report(equivocation_proof, key_owner_proof)
 		}
 
 		fn generate_key_ownership_proof(
 			_set_id: sp_consensus_grandpa::SetId,
-			_authority_id: GrandpaId,
+			authority_id: GrandpaId,
 		) -> Option<sp_consensus_grandpa::OpaqueKeyOwnershipProof> {
-			None
+			use codec::Encode;
+			use frame_support::traits::KeyOwnerProofSystem;
+			Historical::prove((sp_consensus_grandpa::KEY_TYPE, authority_id))
+				.map(|proof| proof.encode())
+				.map(sp_consensus_grandpa::OpaqueKeyOwnershipProof::new)
+		}
+	}
+
+	impl pallet_validators_runtime_api::ValidatorsApi<Block, AccountId, Balance, BlockNumber> for Runtime {
+		fn session() -> pallet_validators_runtime_api::SessionStatus<BlockNumber> {
+			Validators::session_status()
+		}
+
+		fn validator(who: AccountId) -> pallet_validators_runtime_api::ValidatorStatus<AccountId, Balance> {
+			Validators::validator_status(who)
+		}
+
+		fn validators() -> Vec<pallet_validators_runtime_api::ValidatorStatus<AccountId, Balance>> {
+			Validators::validators_status()
 		}
 	}
 

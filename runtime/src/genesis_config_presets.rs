@@ -12,51 +12,80 @@ use sp_genesis_builder::{self, PresetId};
 use sp_keyring::{Ed25519Keyring, Sr25519Keyring};
 
 use crate::{
-	AccountId, BalancesConfig, RuntimeGenesisConfig, SudoConfig, AuraConfig, GrandpaConfig,
-	Balance, UNIT,
+	AccountId, Balance, BalancesConfig, BlockNumber, CollatorSelection, CollatorSelectionConfig,
+	RuntimeGenesisConfig, SessionConfig, SessionKeys, SudoConfig, ValidatorsConfig,
+	EXISTENTIAL_DEPOSIT, UNIT,
 };
 
 /// What every endowed development account starts with: one million SUT.
 pub const ENDOWMENT: Balance = 1_000_000 * UNIT;
+/// What a validator candidate bonds on the test networks.
+pub const CANDIDACY_BOND: Balance = 1_000 * UNIT;
+/// Minted to each block's author on the test networks.
+pub const BLOCK_REWARD: Balance = UNIT;
+/// Blocks per session on the test networks: a minute of six-second blocks, so a validator that
+/// bonds is authoring within two or three minutes.
+pub const SESSION_LENGTH: BlockNumber = 10;
+/// Bonded candidates chosen next to the invulnerables.
+pub const DESIRED_CANDIDATES: u32 = 4;
 
+/// A genesis validator: its account and its session keys (Aura and GRANDPA).
+fn validator(sr: Sr25519Keyring, ed: Ed25519Keyring) -> (AccountId, SessionKeys) {
+	let aura: AuraId = sr.public().into();
+	let grandpa: GrandpaId = ed.public().into();
+	(sr.to_account_id(), SessionKeys { aura, grandpa })
+}
+
+/// Aura's and GRANDPA's authorities are not in their own genesis sections: the session pallet
+/// hands them the validators' keys, and the validators are collator selection's invulnerables.
 fn testnet_genesis(
-	initial_authorities: Vec<(AuraId, GrandpaId)>,
+	validators: Vec<(AccountId, SessionKeys)>,
 	endowed_accounts: Vec<AccountId>,
 	root: AccountId,
 ) -> Value {
+	// Collator selection pays authors from its pot and keeps the pot alive.
+	let pot = CollatorSelection::account_id();
 	build_struct_json_patch!(RuntimeGenesisConfig {
 		balances: BalancesConfig {
-			balances: endowed_accounts.iter().cloned().map(|k| (k, ENDOWMENT)).collect::<Vec<_>>(),
+			balances: endowed_accounts
+				.iter()
+				.cloned()
+				.map(|k| (k, ENDOWMENT))
+				.chain([(pot, EXISTENTIAL_DEPOSIT)])
+				.collect::<Vec<_>>(),
 		},
-		aura: AuraConfig {
-			authorities: initial_authorities.iter().map(|x| x.0.clone()).collect::<Vec<_>>(),
+		collator_selection: CollatorSelectionConfig {
+			invulnerables: validators.iter().map(|(account, _)| account.clone()).collect::<Vec<_>>(),
+			candidacy_bond: CANDIDACY_BOND,
+			desired_candidates: DESIRED_CANDIDATES,
 		},
-		grandpa: GrandpaConfig {
-			authorities: initial_authorities.iter().map(|x| (x.1.clone(), 1)).collect::<Vec<_>>(),
+		session: SessionConfig {
+			keys: validators
+				.into_iter()
+				.map(|(account, keys)| (account.clone(), account, keys))
+				.collect::<Vec<_>>(),
 		},
+		validators: ValidatorsConfig { session_length: SESSION_LENGTH, block_reward: BLOCK_REWARD },
 		sudo: SudoConfig { key: Some(root) },
 	})
 }
 
-fn authority(sr: Sr25519Keyring, ed: Ed25519Keyring) -> (AuraId, GrandpaId) {
-	(sr.public().into(), ed.public().into())
-}
-
-/// A one-validator chain: Alice produces and finalises every block.
+/// A one-validator chain: Alice produces and finalises every block; others may bond and join.
 pub fn development_config_genesis() -> Value {
 	testnet_genesis(
-		vec![authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
+		vec![validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice)],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),
 	)
 }
 
-/// A two-validator chain: Alice and Bob take turns; both are needed for finality.
+/// A two-validator chain: Alice and Bob take turns; both are needed for finality. Others may
+/// bond and join.
 pub fn local_config_genesis() -> Value {
 	testnet_genesis(
 		vec![
-			authority(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
-			authority(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
+			validator(Sr25519Keyring::Alice, Ed25519Keyring::Alice),
+			validator(Sr25519Keyring::Bob, Ed25519Keyring::Bob),
 		],
 		Sr25519Keyring::well_known().map(|k| k.to_account_id()).collect(),
 		Sr25519Keyring::Alice.to_account_id(),

@@ -1,8 +1,9 @@
 //! # Sutantra runtime
 //!
 //! The state transition function of the Sutantra chain. It holds accounts and balances, runs
-//! Aura block production with GRANDPA finality, charges transaction fees and, as the streaming
-//! pallets land, keeps the live-stream registry, viewers' access rights and payment channels.
+//! Aura block production with GRANDPA finality by a validator set chosen by stake (collator
+//! selection's candidacy bonds, rotated by sessions, offenders slashed), charges transaction
+//! fees, and keeps the live-stream registry, viewers' access rights and payment channels.
 //!
 //! The node, polkadot.js apps and wallets talk to it only through the runtime APIs in
 //! [`apis`] and the metadata; no custom types are needed on the client side.
@@ -66,7 +67,7 @@ pub const VERSION: RuntimeVersion = RuntimeVersion {
 	spec_name: Cow::Borrowed("sutantra"),
 	impl_name: Cow::Borrowed("sutantra-node"),
 	authoring_version: 1,
-	spec_version: 104,
+	spec_version: 105,
 	impl_version: 1,
 	apis: apis::RUNTIME_API_VERSIONS,
 	transaction_version: 2,
@@ -190,6 +191,10 @@ mod runtime {
 	)]
 	pub struct Runtime;
 
+	// Hooks and genesis builds run in index order. So a block's author is noted (Authorship)
+	// with the set that produced it, before the session rotates (Session); collator selection's
+	// invulnerables exist before the session pallet asks for the first set; Aura's and GRANDPA's
+	// genesis sets are empty and the session pallet hands them the validators' keys.
 	#[runtime::pallet_index(0)]
 	pub type System = frame_system;
 
@@ -216,6 +221,24 @@ mod runtime {
 
 	#[runtime::pallet_index(8)]
 	pub type Payments = pallet_payments;
+
+	#[runtime::pallet_index(9)]
+	pub type Authorship = pallet_authorship;
+
+	#[runtime::pallet_index(10)]
+	pub type CollatorSelection = pallet_collator_selection;
+
+	#[runtime::pallet_index(11)]
+	pub type Session = pallet_session;
+
+	#[runtime::pallet_index(12)]
+	pub type Historical = pallet_session::historical;
+
+	#[runtime::pallet_index(13)]
+	pub type Offences = pallet_offences;
+
+	#[runtime::pallet_index(14)]
+	pub type Validators = pallet_validators;
 }
 
 #[cfg(test)]

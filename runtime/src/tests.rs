@@ -11,12 +11,15 @@ use sp_runtime::BuildStorage;
 
 use crate::{
 	genesis_config_presets::{get_preset, preset_names, ENDOWMENT},
-	Balances, Grandpa, Runtime, RuntimeGenesisConfig, SS58_PREFIX, UNIT,
+	Balances, CollatorSelection, Grandpa, Runtime, RuntimeGenesisConfig, Session,
+	EXISTENTIAL_DEPOSIT, SS58_PREFIX, UNIT,
 };
+
+mod validators;
 
 /// Builds the full state a preset describes, the way the node does: the preset is a patch
 /// over the default genesis config.
-fn genesis_state(preset: &str) -> sp_io::TestExternalities {
+pub(crate) fn genesis_state(preset: &str) -> sp_io::TestExternalities {
 	let patch: serde_json::Value =
 		serde_json::from_slice(&get_preset(&preset.into()).expect("preset exists")).unwrap();
 	let mut config = serde_json::to_value(RuntimeGenesisConfig::default()).unwrap();
@@ -39,6 +42,11 @@ fn development_preset_has_alice_alone_as_authority_and_sudo() {
 		assert_eq!(aura.len(), 1);
 		assert_eq!(aura[0], Sr25519Keyring::Alice.public().into());
 		assert_eq!(Grandpa::grandpa_authorities().len(), 1);
+		assert_eq!(Session::validators(), vec![Sr25519Keyring::Alice.to_account_id()]);
+		assert_eq!(
+			pallet_collator_selection::Invulnerables::<Runtime>::get().to_vec(),
+			vec![Sr25519Keyring::Alice.to_account_id()]
+		);
 		assert_eq!(pallet_sudo::Key::<Runtime>::get(), Some(Sr25519Keyring::Alice.to_account_id()));
 		assert_eq!(u64::from(pallet_aura::CurrentSlot::<Runtime>::get()), 0);
 	});
@@ -48,10 +56,12 @@ fn development_preset_has_alice_alone_as_authority_and_sudo() {
 fn local_testnet_preset_has_alice_and_bob_as_authorities() {
 	genesis_state("local_testnet").execute_with(|| {
 		let aura = pallet_aura::Authorities::<Runtime>::get();
+		// Collator selection keeps its invulnerables sorted by account.
 		let expected: Vec<sp_consensus_aura::sr25519::AuthorityId> =
-			vec![Sr25519Keyring::Alice.public().into(), Sr25519Keyring::Bob.public().into()];
+			vec![Sr25519Keyring::Bob.public().into(), Sr25519Keyring::Alice.public().into()];
 		assert_eq!(aura.into_inner(), expected);
 		assert_eq!(Grandpa::grandpa_authorities().len(), 2);
+		assert_eq!(Session::validators().len(), 2);
 	});
 }
 
@@ -63,7 +73,13 @@ fn presets_endow_every_dev_account_and_issuance_adds_up() {
 			for account in &accounts {
 				assert_eq!(Balances::balance(&account.to_account_id()), ENDOWMENT, "{preset}");
 			}
-			assert_eq!(Balances::total_issuance(), ENDOWMENT * accounts.len() as u128);
+			// And collator selection's pot holds the existential deposit.
+			let pot = CollatorSelection::account_id();
+			assert_eq!(Balances::balance(&pot), EXISTENTIAL_DEPOSIT);
+			assert_eq!(
+				Balances::total_issuance(),
+				ENDOWMENT * accounts.len() as u128 + EXISTENTIAL_DEPOSIT
+			);
 			assert_eq!(ENDOWMENT, 1_000_000 * UNIT);
 		});
 	}
@@ -85,7 +101,13 @@ fn metadata_lists_every_pallet() {
 			"TransactionPayment",
 			"Sudo",
 			"Streams",
-			"Payments"
+			"Payments",
+			"Authorship",
+			"CollatorSelection",
+			"Session",
+			"Historical",
+			"Offences",
+			"Validators"
 		]
 	);
 	// Wallets and apps read V15/V16 for runtime APIs and view functions.

@@ -13,7 +13,7 @@ mod benchmarks {
 	fn set_session_length() -> Result<(), BenchmarkError> {
 		let origin = <T as Config>::AdminOrigin::try_successful_origin()
 			.map_err(|_| BenchmarkError::Weightless)?;
-		let length = T::MinSessionLength::get().saturating_mul(10u32.into());
+		let length = T::MaxSessionLength::get();
 		#[extrinsic_call]
 		_(origin as T::RuntimeOrigin, length);
 		assert_eq!(SessionLength::<T>::get(), length);

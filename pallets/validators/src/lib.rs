@@ -8,7 +8,8 @@
 //! - **Session length** ([`SessionLength`]): a session ends when this many blocks have passed
 //!   since it started ([`Pallet`] is the session pallet's `ShouldEndSession` and
 //!   `NextSessionRotation`). The genesis preset chooses it (a few blocks on a dev chain, a minute
-//!   on the local testnet); [`Pallet::set_session_length`] changes it, from the current session.
+//!   on the local testnet), between [`Config::MinSessionLength`] and [`Config::MaxSessionLength`];
+//!   [`Pallet::set_session_length`] changes it, from the current session.
 //! - **The session manager** ([`Pallet`] implements `pallet_session::SessionManager` and its
 //!   historical variant, with `()` as the full identification): it asks collator selection for
 //!   the next set, drops accounts without session keys, keeps the current set when the answer is
@@ -23,14 +24,21 @@
 //!   (e.g. a proven GRANDPA equivocation) loses `max(fraction, MinSlash)` of its candidacy bond
 //!   (burnt), the rest is returned, it stops being a candidate, and the session pallet disables
 //!   it at once (within the disabling strategy's limit). An invulnerable has no bond; it is
-//!   removed from the invulnerables while enough eligible validators remain. An offender is
-//!   punished once per session whatever the number of reports.
+//!   removed from the invulnerables unless it is the last one. An offender is punished once per
+//!   reporting window ([`Config::KeepHistoricalSessions`]) whatever the number of reports.
+//! - **Unbonding**: a bond given up ([`Pallet::leave`], a cut by [`Pallet::update_bond`], a
+//!   candidate outbid through [`Pallet::take_candidate_slot`] or dropped for not authoring)
+//!   stays reserved and slashable for [`Config::UnbondingSessions`] sessions, then
+//!   [`Pallet::withdraw_unbonded`] returns it. The runtime closes collator selection's own
+//!   calls that return a bond at once.
+//! - **Keys stay while chosen**: [`Pallet::purge_keys`] removes an account's session keys only
+//!   once it is out of the set (the runtime closes the session pallet's own `purge_keys`).
 //!
 //! ## Invariants (checked by `try_state`)
 //!
-//! - [`SessionLength`] is at least [`Config::MinSessionLength`], and the session started no later
+//! - [`SessionLength`] is within its bounds, and the session started no later
 //!   than now;
-//! - every candidate's bond is reserved from its account;
+//! - every candidate's bond, and every bond still unbonding, is reserved from its account;
 //! - [`AuthoredBlocks`] holds nothing older than the previous session;
 //! - every validator of the current session has session keys.
 
@@ -90,10 +98,60 @@ pub type BondOf<T> =
 pub struct SlashRecord<Bond> {
 	/// The session of the offence.
 	pub session: SessionIndex,
+	/// The session in which it was punished.
+	pub punished_in: SessionIndex,
 	/// The share of the bond taken (after the [`Config::MinSlash`] floor).
 	pub fraction: Perbill,
 	/// How much was burnt from the candidacy bond (zero for an invulnerable).
 	pub amount: Bond,
+}
+
+/// A bond on its way back to its owner: reserved (and slashable) until session `until`.
+#[derive(
+	Clone, PartialEq, Eq, Debug, Encode, Decode, DecodeWithMemTracking, TypeInfo, MaxEncodedLen,
+)]
+pub struct UnbondingInfo<Bond> {
+	pub amount: Bond,
+	/// The first session in which it can be withdrawn.
+	pub until: SessionIndex,
+}
+
+/// Where the current session stands.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub struct SessionStatus<BlockNumber> {
+	/// The current session.
+	pub index: SessionIndex,
+	/// The block it started at.
+	pub start: BlockNumber,
+	/// Blocks per session.
+	pub length: BlockNumber,
+	/// The block that starts the next session.
+	pub end: BlockNumber,
+}
+
+/// One account's place in the validator set, as `sutantra-node status` and apps show it.
+#[derive(Clone, PartialEq, Eq, Debug, Encode, Decode, TypeInfo)]
+pub struct ValidatorStatus<AccountId, Bond> {
+	pub account: AccountId,
+	/// A validator of the current session.
+	pub active: bool,
+	/// A validator of the next session.
+	pub queued: bool,
+	/// Chosen without a bond (from genesis or by the admin).
+	pub invulnerable: bool,
+	/// Its candidacy bond, while it is a candidate.
+	pub bond: Option<Bond>,
+	/// Its registered session keys (SCALE of the runtime's session keys), if any.
+	pub keys: Option<Vec<u8>>,
+	/// Blocks it authored in the current session and in the previous one.
+	pub authored_this_session: u32,
+	pub authored_last_session: u32,
+	/// Disabled in the current session for an offence.
+	pub disabled: bool,
+	/// Its last punishment.
+	pub last_slash: Option<SlashRecord<Bond>>,
+	/// A bond it gave up that is still reserved, and from when it can be withdrawn.
+	pub unbonding: Option<UnbondingInfo<Bond>>,
 }
 
 /// Turns a validator into its full identification for historical session proofs. Validators
@@ -105,12 +163,13 @@ impl<AccountId> Convert<AccountId, Option<()>> for UnitIdentification {
 	}
 }
 
-/// Collator selection's kick threshold: a candidate that authored nothing for three sessions is
-/// removed (and its bond returned) at the next session change.
+/// Collator selection's kick threshold: a candidate that authored nothing for three of the
+/// longest sessions is removed (and its bond returned) at the next session change. A constant
+/// (metadata publishes it), so it follows [`Config::MaxSessionLength`], not the current length.
 pub struct KickThreshold<T>(PhantomData<T>);
 impl<T: Config> Get<BlockNumberFor<T>> for KickThreshold<T> {
 	fn get() -> BlockNumberFor<T> {
-		SessionLength::<T>::get().saturating_mul(3u32.into())
+		T::MaxSessionLength::get().saturating_mul(3u32.into())
 	}
 }
 
@@ -146,9 +205,17 @@ pub mod pallet {
 		/// `MaxSetIdSessionEntries`).
 		#[pallet::constant]
 		type KeepHistoricalSessions: Get<SessionIndex>;
+		/// How many sessions a bond stays reserved, and slashable, after its owner gave it up
+		/// (left, lowered its bond, was outbid or dropped for not authoring).
+		#[pallet::constant]
+		type UnbondingSessions: Get<SessionIndex>;
 		/// The shortest session allowed.
 		#[pallet::constant]
 		type MinSessionLength: Get<BlockNumberFor<Self>>;
+		/// The longest session allowed. A candidate has three of these to author a block before
+		/// it is dropped ([`KickThreshold`]).
+		#[pallet::constant]
+		type MaxSessionLength: Get<BlockNumberFor<Self>>;
 		/// Weights of this pallet's calls and hooks.
 		type WeightInfo: WeightInfo;
 	}
@@ -177,6 +244,11 @@ pub mod pallet {
 		ValueQuery,
 	>;
 
+	/// Bonds given up and still reserved, per account (several merge; the latest `until` holds).
+	#[pallet::storage]
+	pub type Unbonding<T: Config> =
+		StorageMap<_, Blake2_128Concat, T::AccountId, UnbondingInfo<BondOf<T>>, OptionQuery>;
+
 	/// The last punishment of each offender.
 	#[pallet::storage]
 	pub type Slashes<T: Config> =
@@ -191,12 +263,9 @@ pub mod pallet {
 	}
 
 	impl<T: Config> Default for GenesisConfig<T> {
-		/// Sessions of 600 blocks (an hour of six-second blocks), no block reward.
+		/// Sessions of the longest length allowed, no block reward.
 		fn default() -> Self {
-			Self {
-				session_length: T::MinSessionLength::get().max(600u32.into()),
-				block_reward: Zero::zero(),
-			}
+			Self { session_length: T::MaxSessionLength::get(), block_reward: Zero::zero() }
 		}
 	}
 
@@ -204,8 +273,10 @@ pub mod pallet {
 	impl<T: Config> BuildGenesisConfig for GenesisConfig<T> {
 		fn build(&self) {
 			assert!(
-				self.session_length >= T::MinSessionLength::get(),
-				"validators.sessionLength must be at least the runtime's MinSessionLength"
+				self.session_length >= T::MinSessionLength::get()
+					&& self.session_length <= T::MaxSessionLength::get(),
+				"validators.sessionLength must be within the runtime's MinSessionLength and \
+				 MaxSessionLength"
 			);
 			SessionLength::<T>::put(self.session_length);
 			BlockReward::<T>::put(self.block_reward);
@@ -224,12 +295,30 @@ pub mod pallet {
 		SessionLengthSet { length: BlockNumberFor<T> },
 		/// The block reward changed.
 		BlockRewardSet { amount: RewardOf<T> },
+		/// Part or all of a bond was given up: it stays reserved, and slashable, until session
+		/// `until`.
+		Unbonding { who: T::AccountId, amount: BondOf<T>, until: SessionIndex },
+		/// An unbonded amount was returned to its owner.
+		Withdrawn { who: T::AccountId, amount: BondOf<T> },
 	}
 
 	#[pallet::error]
 	pub enum Error<T> {
 		/// The session length is below the runtime's `MinSessionLength`; choose a longer one.
 		SessionTooShort,
+		/// The session length is above the runtime's `MaxSessionLength`; choose a shorter one.
+		SessionTooLong,
+		/// The account is still an invulnerable, a candidate, or in this session's or the next
+		/// one's set: leave first (`collatorSelection.leaveIntent`), and purge the keys once
+		/// `ValidatorsApi::validator` says it is neither active nor queued.
+		StillValidating,
+		/// The account is not a candidate; bond first (`collatorSelection.registerAsCandidate`).
+		NotCandidate,
+		/// Nothing is unbonding for this account.
+		NothingUnbonding,
+		/// The unbonding period is not over: `ValidatorsApi::validator` says from which session
+		/// the amount can be withdrawn.
+		StillUnbonding,
 	}
 
 	#[pallet::hooks]
@@ -238,6 +327,10 @@ pub mod pallet {
 			assert!(
 				!T::MinSessionLength::get().is_zero(),
 				"MinSessionLength must be at least one block"
+			);
+			assert!(
+				T::MinSessionLength::get() <= T::MaxSessionLength::get(),
+				"MinSessionLength must not exceed MaxSessionLength"
 			);
 			assert!(T::KeepHistoricalSessions::get() >= 1, "keep at least one historical session");
 		}
@@ -260,8 +353,94 @@ pub mod pallet {
 		) -> DispatchResult {
 			<T as Config>::AdminOrigin::ensure_origin(origin)?;
 			ensure!(length >= T::MinSessionLength::get(), Error::<T>::SessionTooShort);
+			ensure!(length <= T::MaxSessionLength::get(), Error::<T>::SessionTooLong);
 			SessionLength::<T>::put(length);
 			Self::deposit_event(Event::SessionLengthSet { length });
+			Ok(())
+		}
+
+		/// Removes the caller's session keys and returns their deposit, once the caller is neither
+		/// an invulnerable nor a candidate, and no longer in this session's or the next one's
+		/// validator set. The session pallet's own `purge_keys` is closed in the runtime: a
+		/// validator that removed its keys while chosen would leave the set without consensus
+		/// keys, and a set whose members all did would be empty.
+		#[pallet::call_index(2)]
+		#[pallet::weight(<T as Config>::WeightInfo::purge_keys())]
+		pub fn purge_keys(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			ensure!(!Self::is_chosen(&who), Error::<T>::StillValidating);
+			pallet_session::Pallet::<T>::purge_keys(frame_system::RawOrigin::Signed(who).into())
+		}
+
+		/// Leaves the candidates. The bond stays reserved, and slashable, for
+		/// [`Config::UnbondingSessions`] sessions; then [`Pallet::withdraw_unbonded`] returns it.
+		/// The account leaves the set two sessions later. Collator selection's own `leaveIntent`
+		/// (which returns the bond at once) is closed in the runtime.
+		#[pallet::call_index(3)]
+		#[pallet::weight(<T as Config>::WeightInfo::leave())]
+		pub fn leave(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let bond = Self::bond_of(&who).ok_or(Error::<T>::NotCandidate)?;
+			pallet_collator_selection::Pallet::<T>::leave_intent(
+				frame_system::RawOrigin::Signed(who.clone()).into(),
+			)
+			.map_err(|e| e.error)?;
+			Self::start_unbonding(&who, bond);
+			Ok(())
+		}
+
+		/// Changes the caller's candidacy bond. A raise is reserved at once; a cut unbonds (see
+		/// [`Pallet::leave`]). Collator selection's own `updateBond` is closed in the runtime.
+		#[pallet::call_index(4)]
+		#[pallet::weight(<T as Config>::WeightInfo::update_bond())]
+		pub fn update_bond(origin: OriginFor<T>, new_bond: BondOf<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let old = Self::bond_of(&who).ok_or(Error::<T>::NotCandidate)?;
+			pallet_collator_selection::Pallet::<T>::update_bond(
+				frame_system::RawOrigin::Signed(who.clone()).into(),
+				new_bond,
+			)
+			.map_err(|e| e.error)?;
+			Self::start_unbonding(&who, old.saturating_sub(new_bond));
+			Ok(())
+		}
+
+		/// Takes the place of `target`, a candidate with a smaller bond, when the candidate list
+		/// is full; `target`'s bond unbonds. Collator selection's own `takeCandidateSlot` is
+		/// closed in the runtime.
+		#[pallet::call_index(5)]
+		#[pallet::weight(<T as Config>::WeightInfo::take_candidate_slot())]
+		pub fn take_candidate_slot(
+			origin: OriginFor<T>,
+			bond: BondOf<T>,
+			target: T::AccountId,
+		) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let target_bond = Self::bond_of(&target).ok_or(Error::<T>::NotCandidate)?;
+			pallet_collator_selection::Pallet::<T>::take_candidate_slot(
+				frame_system::RawOrigin::Signed(who).into(),
+				bond,
+				target.clone(),
+			)
+			.map_err(|e| e.error)?;
+			Self::start_unbonding(&target, target_bond);
+			Ok(())
+		}
+
+		/// Returns what finished unbonding to the caller.
+		#[pallet::call_index(6)]
+		#[pallet::weight(<T as Config>::WeightInfo::withdraw_unbonded())]
+		pub fn withdraw_unbonded(origin: OriginFor<T>) -> DispatchResult {
+			let who = ensure_signed(origin)?;
+			let unbonding = Unbonding::<T>::get(&who).ok_or(Error::<T>::NothingUnbonding)?;
+			ensure!(
+				pallet_session::CurrentIndex::<T>::get() >= unbonding.until,
+				Error::<T>::StillUnbonding
+			);
+			type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
+			Bonds::<T>::unreserve(&who, unbonding.amount);
+			Unbonding::<T>::remove(&who);
+			Self::deposit_event(Event::Withdrawn { who, amount: unbonding.amount });
 			Ok(())
 		}
 
@@ -289,13 +468,107 @@ impl<T: Config> Pallet<T> {
 		AuthoredBlocks::<T>::get(session, who)
 	}
 
+	/// Where the current session stands.
+	pub fn session_status() -> SessionStatus<BlockNumberFor<T>> {
+		SessionStatus {
+			index: pallet_session::CurrentIndex::<T>::get(),
+			start: SessionStart::<T>::get(),
+			length: SessionLength::<T>::get(),
+			end: Self::session_end(),
+		}
+	}
+
+	/// `who`'s place in the validator set (all `false` and `None` for a stranger).
+	pub fn validator_status(who: T::AccountId) -> ValidatorStatus<T::AccountId, BondOf<T>> {
+		let session = pallet_session::CurrentIndex::<T>::get();
+		let validators = pallet_session::Validators::<T>::get();
+		let position = validators.iter().position(|v| v == &who);
+		let disabled = position.is_some_and(|at| {
+			pallet_session::Pallet::<T>::disabled_validators().contains(&(at as u32))
+		});
+		ValidatorStatus {
+			active: position.is_some(),
+			queued: pallet_session::QueuedKeys::<T>::get().iter().any(|(v, _)| v == &who),
+			invulnerable: Invulnerables::<T>::get().contains(&who),
+			bond: CandidateList::<T>::get().into_iter().find(|c| c.who == who).map(|c| c.deposit),
+			keys: pallet_session::NextKeys::<T>::get(&who).map(|keys| keys.encode()),
+			authored_this_session: AuthoredBlocks::<T>::get(session, &who),
+			authored_last_session: session
+				.checked_sub(1)
+				.map_or(0, |last| AuthoredBlocks::<T>::get(last, &who)),
+			disabled,
+			last_slash: Slashes::<T>::get(&who),
+			unbonding: Unbonding::<T>::get(&who),
+			account: who,
+		}
+	}
+
+	/// Every validator of the current and the next session, every invulnerable and every
+	/// candidate, each once.
+	pub fn validators_status() -> Vec<ValidatorStatus<T::AccountId, BondOf<T>>> {
+		let mut accounts = pallet_session::Validators::<T>::get();
+		accounts.extend(pallet_session::QueuedKeys::<T>::get().into_iter().map(|(v, _)| v));
+		accounts.extend(Invulnerables::<T>::get());
+		accounts.extend(CandidateList::<T>::get().into_iter().map(|c| c.who));
+		let mut seen = Vec::with_capacity(accounts.len());
+		for who in accounts {
+			if !seen.contains(&who) {
+				seen.push(who);
+			}
+		}
+		seen.into_iter().map(Self::validator_status).collect()
+	}
+
+	/// `who`'s candidacy bond, if it is a candidate.
+	pub fn bond_of(who: &T::AccountId) -> Option<BondOf<T>> {
+		CandidateList::<T>::get().into_iter().find(|c| &c.who == who).map(|c| c.deposit)
+	}
+
+	/// Keeps `amount`, which collator selection has just returned to `who`, reserved until the
+	/// unbonding period is over.
+	fn start_unbonding(who: &T::AccountId, amount: BondOf<T>) {
+		if amount.is_zero() {
+			return;
+		}
+		type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
+		if let Err(error) = Bonds::<T>::reserve(who, amount) {
+			// The amount was unreserved a moment ago, in the same call or hook.
+			log::error!(target: LOG_TARGET, "could not keep {who:?}'s bond reserved: {error:?}");
+			return;
+		}
+		let until =
+			pallet_session::CurrentIndex::<T>::get().saturating_add(T::UnbondingSessions::get());
+		Unbonding::<T>::mutate(who, |unbonding| {
+			let unbonding = unbonding.get_or_insert(UnbondingInfo { amount: Zero::zero(), until });
+			unbonding.amount = unbonding.amount.saturating_add(amount);
+			unbonding.until = until;
+		});
+		Self::deposit_event(Event::Unbonding { who: who.clone(), amount, until });
+	}
+
+	/// Whether `who` is an invulnerable, a candidate, or in the current or the next set.
+	pub fn is_chosen(who: &T::AccountId) -> bool {
+		Invulnerables::<T>::get().contains(who)
+			|| CandidateList::<T>::get().iter().any(|c| &c.who == who)
+			|| pallet_session::Validators::<T>::get().contains(who)
+			|| pallet_session::QueuedKeys::<T>::get().iter().any(|(v, _)| v == who)
+	}
+
 	/// The next validator set collator selection chose, without accounts that have no session
 	/// keys; `None` to keep the current set (the choice is empty or the same).
 	fn next_set(index: SessionIndex) -> Option<Vec<T::AccountId>> {
+		let before = CandidateList::<T>::get();
 		let chosen =
 			<pallet_collator_selection::Pallet<T> as pallet_session::SessionManager<_>>::new_session(
 				index,
-			)?;
+			);
+		// Candidates collator selection dropped for not authoring got their bonds back: they
+		// unbond like any other.
+		let after = CandidateList::<T>::get();
+		for dropped in before.into_iter().filter(|c| !after.iter().any(|a| a.who == c.who)) {
+			Self::start_unbonding(&dropped.who, dropped.deposit);
+		}
+		let chosen = chosen?;
 		let next: Vec<_> = chosen
 			.into_iter()
 			.filter(|who| pallet_session::NextKeys::<T>::contains_key(who))
@@ -311,7 +584,13 @@ impl<T: Config> Pallet<T> {
 		let mut sorted = next.clone();
 		current.sort();
 		sorted.sort();
-		(sorted != current).then_some(next)
+		// The same accounts, but one of them set new keys: the session pallet hands consensus
+		// the new keys, so the historical root of the session must be made from them too
+		// (`None` would copy the previous root, with the old keys, and proofs would fail).
+		let keys_changed = pallet_session::QueuedKeys::<T>::get()
+			.into_iter()
+			.any(|(who, keys)| pallet_session::NextKeys::<T>::get(&who).as_ref() != Some(&keys));
+		(sorted != current || keys_changed).then_some(next)
 	}
 
 	/// At genesis: with no invulnerables configured, those who hold session keys become the
@@ -345,9 +624,14 @@ impl<T: Config> Pallet<T> {
 
 	/// Punishes one offender for an offence in `session`; returns the storage reads and writes.
 	fn punish(who: &T::AccountId, fraction: Perbill, session: SessionIndex) -> (u64, u64) {
-		if Slashes::<T>::get(who).is_some_and(|last| last.session == session) {
-			// Offences re-reports earlier offenders of the same kind and time slot.
-			return (1, 0);
+		// The offences pallet hands every earlier offender of the same kind and time slot to the
+		// handler again, with the session of the latest report; and one misbehaving node may be
+		// reported for several rounds. An offender is punished once per reporting window.
+		let now = pallet_session::CurrentIndex::<T>::get();
+		if Slashes::<T>::get(who).is_some_and(|last| {
+			now < last.punished_in.saturating_add(T::KeepHistoricalSessions::get())
+		}) {
+			return (2, 0);
 		}
 		let fraction = fraction.max(T::MinSlash::get());
 		let mut amount = BondOf::<T>::zero();
@@ -367,22 +651,38 @@ impl<T: Config> Pallet<T> {
 		} else {
 			let mut invulnerables = Invulnerables::<T>::get();
 			if let Some(at) = invulnerables.iter().position(|v| v == who) {
-				let eligible = invulnerables.len().saturating_add(candidates.len());
-				let min = <T as pallet_collator_selection::Config>::MinEligibleCollators::get();
-				if eligible > min as usize {
+				// Candidates come and go (they may leave at once); only the invulnerables are
+				// sure to stay, so the last one is never removed.
+				if invulnerables.len() > 1 {
 					invulnerables.remove(at);
 					Invulnerables::<T>::put(invulnerables);
 					writes += 1;
 				} else {
 					log::warn!(
 						target: LOG_TARGET,
-						"offender {who:?} stays an invulnerable: the chain needs {min} validators"
+						"offender {who:?} stays: it is the last invulnerable validator"
 					);
 				}
 			}
 		}
+		// A bond given up lately is still reserved, and answers for the offence too.
+		if let Some(mut unbonding) = Unbonding::<T>::get(who) {
+			type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
+			let (burnt, _) = Bonds::<T>::slash_reserved(who, fraction * unbonding.amount);
+			let taken = frame_support::traits::Imbalance::peek(&burnt);
+			drop(burnt);
+			unbonding.amount = unbonding.amount.saturating_sub(taken);
+			amount = amount.saturating_add(taken);
+			if unbonding.amount.is_zero() {
+				Unbonding::<T>::remove(who);
+			} else {
+				Unbonding::<T>::insert(who, unbonding);
+			}
+			reads += 1;
+			writes += 2;
+		}
 		pallet_session::Pallet::<T>::report_offence(who.clone(), OffenceSeverity(fraction));
-		Slashes::<T>::insert(who, SlashRecord { session, fraction, amount });
+		Slashes::<T>::insert(who, SlashRecord { session, punished_in: now, fraction, amount });
 		Self::deposit_event(Event::Slashed { who: who.clone(), session, fraction, amount });
 		reads += 2;
 		writes += 2;
@@ -397,14 +697,28 @@ impl<T: Config> Pallet<T> {
 			"session length below the minimum"
 		);
 		ensure!(
+			SessionLength::<T>::get() <= T::MaxSessionLength::get(),
+			"session length above the maximum"
+		);
+		ensure!(
 			SessionStart::<T>::get() <= frame_system::Pallet::<T>::block_number(),
 			"the session starts in the future"
 		);
 		type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
-		for candidate in CandidateList::<T>::get() {
+		let candidates = CandidateList::<T>::get();
+		for candidate in &candidates {
+			let unbonding = Unbonding::<T>::get(&candidate.who).map_or(Zero::zero(), |u| u.amount);
 			ensure!(
-				Bonds::<T>::reserved_balance(&candidate.who) >= candidate.deposit,
+				Bonds::<T>::reserved_balance(&candidate.who)
+					>= candidate.deposit.saturating_add(unbonding),
 				"a candidate's bond is not reserved"
+			);
+		}
+		for (who, unbonding) in Unbonding::<T>::iter() {
+			ensure!(!unbonding.amount.is_zero(), "an empty unbonding entry");
+			ensure!(
+				Bonds::<T>::reserved_balance(&who) >= unbonding.amount,
+				"an unbonding amount is not reserved"
 			);
 		}
 		let current = pallet_session::CurrentIndex::<T>::get();

@@ -22,9 +22,12 @@ type Block = frame_system::mocking::MockBlock<Test>;
 pub const EXISTENTIAL_DEPOSIT: u64 = 5;
 pub const BOND: u64 = 100;
 pub const SESSION_LENGTH: u64 = 5;
+pub const MAX_SESSION_LENGTH: u64 = 10;
 pub const REWARD: u64 = 3;
 pub const MIN_SLASH: Perbill = Perbill::from_percent(10);
 pub const KEEP_SESSIONS: u32 = 4;
+pub const UNBONDING_SESSIONS: u32 = 3;
+pub const MAX_CANDIDATES: u32 = 4;
 /// Accounts 1 and 2 are invulnerables; 1 to 4 have session keys at genesis; 1 to 9 have funds.
 pub const INVULNERABLES: [AccountId; 2] = [1, 2];
 
@@ -82,7 +85,7 @@ impl pallet_collator_selection::Config for Test {
 	type Currency = Balances;
 	type UpdateOrigin = EnsureRoot<AccountId>;
 	type PotId = PotId;
-	type MaxCandidates = ConstU32<8>;
+	type MaxCandidates = ConstU32<MAX_CANDIDATES>;
 	type MinEligibleCollators = ConstU32<1>;
 	type MaxInvulnerables = ConstU32<4>;
 	type KickThreshold = pallet_validators::KickThreshold<Test>;
@@ -159,7 +162,9 @@ impl pallet_validators::Config for Test {
 	type AdminOrigin = EnsureRoot<AccountId>;
 	type MinSlash = MinSlash;
 	type KeepHistoricalSessions = ConstU32<KEEP_SESSIONS>;
+	type UnbondingSessions = ConstU32<UNBONDING_SESSIONS>;
 	type MinSessionLength = ConstU64<2>;
+	type MaxSessionLength = ConstU64<MAX_SESSION_LENGTH>;
 	type WeightInfo = ();
 }
 

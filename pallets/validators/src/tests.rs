@@ -10,7 +10,8 @@ use sp_staking::{
 };
 
 use crate::{
-	mock::*, AuthoredBlocks, Error, Event, SessionLength, SessionStart, SlashRecord, Slashes,
+	mock::*, AuthoredBlocks, Error, Event, SessionLength, SessionStart, SessionStatus, SlashRecord,
+	Slashes, Unbonding, UnbondingInfo,
 };
 
 /// An offence as GRANDPA reports one: its fraction is `(3k/n)²`, so one offender of many gets
@@ -124,6 +125,10 @@ fn only_the_admin_sets_the_session_length_and_never_below_the_minimum() {
 			Validators::set_session_length(RuntimeOrigin::root(), 1),
 			Error::<Test>::SessionTooShort
 		);
+		assert_noop!(
+			Validators::set_session_length(RuntimeOrigin::root(), MAX_SESSION_LENGTH + 1),
+			Error::<Test>::SessionTooLong
+		);
 		assert_noop!(Validators::set_block_reward(RuntimeOrigin::signed(1), 1_000), BadOrigin);
 	});
 }
@@ -153,8 +158,9 @@ fn the_largest_bonds_win_the_candidate_seats() {
 		join(5);
 		join(6);
 		join(7);
-		assert_ok!(CollatorSelection::update_bond(RuntimeOrigin::signed(7), BOND * 2));
-		assert_ok!(CollatorSelection::update_bond(RuntimeOrigin::signed(6), BOND + 1));
+		assert_ok!(Validators::update_bond(RuntimeOrigin::signed(7), BOND * 2));
+		assert_ok!(Validators::update_bond(RuntimeOrigin::signed(6), BOND + 1));
+		assert_eq!(Balances::reserved_balance(7), BOND * 2);
 		run_to_session(2);
 		let mut set = Session::validators();
 		set.sort();
@@ -203,15 +209,21 @@ fn a_candidate_that_authors_nothing_is_kicked_and_refunded() {
 	ExtBuilder::default().build_and_execute(|| {
 		assert_eq!(
 			<Test as pallet_collator_selection::Config>::KickThreshold::get(),
-			3 * SESSION_LENGTH
+			3 * MAX_SESSION_LENGTH
 		);
 		join(5);
-		// Registered at block 1: counted from block 1 + threshold.
-		run_to_block(1 + 2 * 3 * SESSION_LENGTH + SESSION_LENGTH);
+		// Registered at block 1: counted from block 1 + threshold, kicked at the first session
+		// change a threshold after that.
+		run_to_block(1 + 2 * 3 * MAX_SESSION_LENGTH + SESSION_LENGTH);
 		assert!(CandidateList::<Test>::get().is_empty());
-		assert_eq!(Balances::reserved_balance(5), 0);
+		// The bond unbonds like any other given up.
+		assert_eq!(Balances::reserved_balance(5), BOND);
+		let until = Unbonding::<Test>::get(5).unwrap().until;
 		run_to_session(Session::current_index() + 2);
 		assert_eq!(Session::validators(), vec![1, 2]);
+		run_to_session(until);
+		assert_ok!(Validators::withdraw_unbonded(RuntimeOrigin::signed(5)));
+		assert_eq!(Balances::reserved_balance(5), 0);
 	});
 }
 
@@ -287,7 +299,7 @@ fn an_equivocating_candidate_loses_its_bond_its_seat_and_its_slots() {
 		assert_eq!(Session::disabled_validators(), vec![4]);
 		assert_eq!(
 			Slashes::<Test>::get(5),
-			Some(SlashRecord { session: 2, fraction, amount: slash })
+			Some(SlashRecord { session: 2, punished_in: 2, fraction, amount: slash })
 		);
 		assert!(validator_events().contains(&Event::Slashed {
 			who: 5,
@@ -397,4 +409,186 @@ fn try_state_finds_broken_invariants() {
 fn integrity() {
 	use frame_support::traits::Hooks;
 	<Validators as Hooks<u64>>::integrity_test();
+}
+
+#[test]
+fn status_tells_each_account_its_place() {
+	use codec::Encode;
+	ExtBuilder::default().without_invulnerables().build_and_execute(|| {
+		join(5);
+		Author::set(3);
+		run_to_session(1);
+		run_to_block(SESSION_LENGTH + 2);
+		assert_eq!(
+			Validators::session_status(),
+			SessionStatus { index: 1, start: SESSION_LENGTH, length: SESSION_LENGTH, end: 10 }
+		);
+		let three = Validators::validator_status(3);
+		assert!(three.active && three.queued && three.invulnerable && !three.disabled);
+		assert_eq!(three.bond, None);
+		assert_eq!(three.keys, Some(keys(3).encode()));
+		assert_eq!((three.authored_this_session, three.authored_last_session), (2, 4));
+		let five = Validators::validator_status(5);
+		assert!(!five.active && five.queued && !five.invulnerable);
+		assert_eq!(five.bond, Some(BOND));
+		let stranger = Validators::validator_status(8);
+		assert!(!stranger.active && !stranger.queued && stranger.bond.is_none());
+		assert_eq!(stranger.keys, None);
+		let listed: Vec<_> =
+			Validators::validators_status().into_iter().map(|v| v.account).collect();
+		assert_eq!(listed, vec![1, 2, 3, 4, 5]);
+		// Disabled and slashed.
+		run_to_session(2);
+		assert_ok!(report(5, 1));
+		let five = Validators::validator_status(5);
+		assert!(five.active && five.disabled && five.bond.is_none());
+		assert_eq!(five.last_slash.map(|s| s.session), Some(2));
+	});
+}
+
+#[test]
+fn keys_are_purged_only_once_out_of_the_set() {
+	ExtBuilder::default().build_and_execute(|| {
+		// An invulnerable, a candidate, and a queued or active validator keep their keys.
+		assert_noop!(
+			Validators::purge_keys(RuntimeOrigin::signed(1)),
+			Error::<Test>::StillValidating
+		);
+		join(5);
+		assert_noop!(
+			Validators::purge_keys(RuntimeOrigin::signed(5)),
+			Error::<Test>::StillValidating
+		);
+		run_to_session(2);
+		assert_ok!(Validators::leave(RuntimeOrigin::signed(5)));
+		// Still in this session's set and the next one's.
+		assert_noop!(
+			Validators::purge_keys(RuntimeOrigin::signed(5)),
+			Error::<Test>::StillValidating
+		);
+		run_to_session(3);
+		assert_noop!(
+			Validators::purge_keys(RuntimeOrigin::signed(5)),
+			Error::<Test>::StillValidating
+		);
+		run_to_session(4);
+		assert_eq!(Session::validators(), vec![1, 2]);
+		assert_ok!(Validators::purge_keys(RuntimeOrigin::signed(5)));
+		assert!(pallet_session::NextKeys::<Test>::get(5).is_none());
+		// A stranger with keys may purge them.
+		assert_ok!(Session::set_keys(RuntimeOrigin::signed(6), keys(6), proof(6)));
+		assert_ok!(Validators::purge_keys(RuntimeOrigin::signed(6)));
+	});
+}
+
+#[test]
+fn an_offender_is_punished_once_per_reporting_window() {
+	ExtBuilder::default().without_invulnerables().build_and_execute(|| {
+		join(5);
+		run_to_session(2);
+		assert_ok!(report(5, 1));
+		let first = Slashes::<Test>::get(5).unwrap();
+		// It bonds again; a report of another round, sessions later but within the window,
+		// does not punish it a second time.
+		assert_ok!(CollatorSelection::register_as_candidate(RuntimeOrigin::signed(5)));
+		run_to_session(2 + KEEP_SESSIONS - 1);
+		assert_ok!(report(5, 2));
+		assert_eq!(Slashes::<Test>::get(5), Some(first));
+		assert_eq!(Balances::reserved_balance(5), BOND);
+		// After the window a new offence is punished again.
+		run_to_session(2 + KEEP_SESSIONS);
+		assert_ok!(report(5, 3));
+		assert_eq!(Slashes::<Test>::get(5).map(|s| s.punished_in), Some(2 + KEEP_SESSIONS));
+	});
+}
+
+#[test]
+fn new_keys_under_an_unchanged_set_give_a_new_historical_root() {
+	use codec::Encode;
+	use sp_runtime::testing::UintAuthorityId;
+	ExtBuilder::default().build_and_execute(|| {
+		run_to_session(2);
+		let mut new_keys = TestKeys { aura: UintAuthorityId(11) };
+		let proof = new_keys.create_ownership_proof(&1u64.encode()).unwrap().encode();
+		assert_ok!(Session::set_keys(RuntimeOrigin::signed(1), new_keys, proof));
+		run_to_session(3);
+		assert_eq!(Session::validators(), vec![1, 2]);
+		assert_ne!(Historical::historical_root(4), Historical::historical_root(3));
+		assert!(Historical::historical_root(4).is_some());
+	});
+}
+
+#[test]
+fn a_bond_given_up_stays_reserved_until_the_unbonding_period_is_over() {
+	ExtBuilder::default().build_and_execute(|| {
+		join(5);
+		run_to_session(2);
+		System::reset_events();
+		assert_ok!(Validators::leave(RuntimeOrigin::signed(5)));
+		let until = 2 + UNBONDING_SESSIONS;
+		assert_eq!(Unbonding::<Test>::get(5), Some(UnbondingInfo { amount: BOND, until }));
+		assert!(validator_events().contains(&Event::Unbonding { who: 5, amount: BOND, until }));
+		assert!(CandidateList::<Test>::get().is_empty());
+		assert_eq!(Balances::reserved_balance(5), BOND);
+		// Not before its time.
+		run_to_session(until - 1);
+		assert_noop!(
+			Validators::withdraw_unbonded(RuntimeOrigin::signed(5)),
+			Error::<Test>::StillUnbonding
+		);
+		run_to_session(until);
+		assert_ok!(Validators::withdraw_unbonded(RuntimeOrigin::signed(5)));
+		assert_eq!(Balances::reserved_balance(5), 0);
+		assert_eq!(Balances::free_balance(5), 1_000);
+		assert!(validator_events().contains(&Event::Withdrawn { who: 5, amount: BOND }));
+		assert_noop!(
+			Validators::withdraw_unbonded(RuntimeOrigin::signed(5)),
+			Error::<Test>::NothingUnbonding
+		);
+		assert_noop!(Validators::leave(RuntimeOrigin::signed(5)), Error::<Test>::NotCandidate);
+	});
+}
+
+#[test]
+fn leaving_right_after_an_offence_does_not_save_the_bond() {
+	ExtBuilder::default().without_invulnerables().build_and_execute(|| {
+		join(5);
+		run_to_session(2);
+		// It leaves before the report lands.
+		assert_ok!(Validators::leave(RuntimeOrigin::signed(5)));
+		assert_ok!(report(5, 1));
+		let slash = Perbill::from_percent(36) * BOND;
+		assert_eq!(Slashes::<Test>::get(5).map(|s| s.amount), Some(slash));
+		assert_eq!(Unbonding::<Test>::get(5).map(|u| u.amount), Some(BOND - slash));
+		assert_eq!(Balances::reserved_balance(5), BOND - slash);
+		assert_eq!(Balances::free_balance(5), 1_000 - BOND);
+	});
+}
+
+#[test]
+fn a_lower_bond_unbonds_the_difference_and_an_outbid_candidate_its_bond() {
+	ExtBuilder::default().build_and_execute(|| {
+		// A full list (four); 5 has the smallest bond, the others are above it.
+		for who in [5, 6, 7, 8] {
+			join(who);
+		}
+		for (who, bond) in [(6, BOND + 3), (7, BOND + 3), (8, BOND + 4), (5, BOND + 2)] {
+			assert_ok!(Validators::update_bond(RuntimeOrigin::signed(who), bond));
+		}
+		assert_eq!(Balances::reserved_balance(5), BOND + 2);
+		// A cut unbonds the difference (collator selection allows it below the chosen seats).
+		assert_ok!(Validators::update_bond(RuntimeOrigin::signed(5), BOND));
+		assert_eq!(Unbonding::<Test>::get(5).map(|u| u.amount), Some(2));
+		assert_eq!(Balances::reserved_balance(5), BOND + 2);
+		// 9 takes the place of the smallest bond, 5's, which unbonds.
+		assert_eq!(CandidateList::<Test>::get().len() as u32, MAX_CANDIDATES);
+		assert_ok!(Session::set_keys(RuntimeOrigin::signed(9), keys(9), proof(9)));
+		assert_ok!(Validators::take_candidate_slot(RuntimeOrigin::signed(9), BOND + 1, 5));
+		assert_eq!(Unbonding::<Test>::get(5).map(|u| u.amount), Some(BOND + 2));
+		assert_eq!(Balances::reserved_balance(5), BOND + 2);
+		assert_noop!(
+			Validators::update_bond(RuntimeOrigin::signed(5), BOND),
+			Error::<Test>::NotCandidate
+		);
+	});
 }

@@ -4,7 +4,10 @@ use frame_support::{
 	derive_impl,
 	dispatch::DispatchClass,
 	parameter_types,
-	traits::{ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, VariantCountOf},
+	traits::{
+		tokens::imbalance::ResolveTo, ConstBool, ConstU128, ConstU32, ConstU64, ConstU8, Contains,
+		VariantCountOf,
+	},
 	weights::{
 		constants::{ParityDbWeight, WEIGHT_REF_TIME_PER_SECOND},
 		IdentityFee, Weight,
@@ -12,18 +15,22 @@ use frame_support::{
 };
 use frame_system::{
 	limits::{BlockLength, BlockWeights},
-	offchain::{CreateAuthorizedTransaction, CreateTransaction, CreateTransactionBase},
+	offchain::{CreateAuthorizedTransaction, CreateBare, CreateTransaction, CreateTransactionBase},
+	EnsureRoot,
 };
+use frame_support::PalletId;
+use pallet_collator_selection::{IdentityCollator, StakingPotAccountId};
 use pallet_transaction_payment::{ConstFeeMultiplier, FungibleAdapter, Multiplier};
 use sp_consensus_aura::sr25519::AuthorityId as AuraId;
 use sp_runtime::{generic::Era, traits::One, transaction_validity::TransactionPriority, Perbill};
 use sp_version::RuntimeVersion;
 
 use super::{
-	AccountId, Aura, Balance, Balances, Block, BlockNumber, Hash, Nonce, PalletInfo, Runtime,
-	RuntimeCall, RuntimeEvent, RuntimeFreezeReason, RuntimeHoldReason, RuntimeOrigin, RuntimeTask,
-	Payments, System, TxExtension, UncheckedExtrinsic, BLOCK_HASH_COUNT, DAYS, EXISTENTIAL_DEPOSIT,
-	HOURS, MILLI_SECS_PER_BLOCK, MILLI_UNIT, SLOT_DURATION, SS58_PREFIX, UNIT, VERSION,
+	AccountId, Aura, Balance, Balances, Block, BlockNumber, CollatorSelection, Hash, Historical,
+	Nonce, Offences, PalletInfo, Payments, Runtime, RuntimeCall, RuntimeEvent, RuntimeFreezeReason,
+	RuntimeHoldReason, RuntimeOrigin, RuntimeTask, Session, SessionKeys, System, TxExtension,
+	UncheckedExtrinsic, Validators, BLOCK_HASH_COUNT, DAYS, EXISTENTIAL_DEPOSIT, HOURS,
+	MILLI_SECS_PER_BLOCK, MILLI_UNIT, MINUTES, SLOT_DURATION, SS58_PREFIX, UNIT, VERSION,
 };
 
 const NORMAL_DISPATCH_RATIO: Perbill = Perbill::from_percent(75);
@@ -45,9 +52,32 @@ parameter_types! {
 	pub const SS58Prefix: u16 = SS58_PREFIX;
 }
 
+/// Calls the runtime closes, each because a safer one replaces it:
+/// - the session pallet's `purge_keys` (use `validators.purgeKeys`, which refuses while the
+///   account validates: a set whose members removed their keys would be left without keys);
+/// - collator selection's `leave_intent`, `update_bond` and `take_candidate_slot`, which return
+///   a bond at once (use `validators.leave`, `updateBond` and `takeCandidateSlot`: the bond
+///   unbonds, so an offence reported after it was given up is still punished).
+pub struct ClosedCalls;
+impl Contains<RuntimeCall> for ClosedCalls {
+	fn contains(call: &RuntimeCall) -> bool {
+		use pallet_collator_selection::Call as Candidacy;
+		!matches!(
+			call,
+			RuntimeCall::Session(pallet_session::Call::purge_keys { .. }) |
+				RuntimeCall::CollatorSelection(
+					Candidacy::leave_intent { .. } |
+						Candidacy::update_bond { .. } |
+						Candidacy::take_candidate_slot { .. }
+				)
+		)
+	}
+}
+
 /// The default types come from `SolochainDefaultConfig`; what differs is set here.
 #[derive_impl(frame_system::config_preludes::SolochainDefaultConfig)]
 impl frame_system::Config for Runtime {
+	type BaseCallFilter = ClosedCalls;
 	type Block = Block;
 	type BlockWeights = RuntimeBlockWeights;
 	type BlockLength = RuntimeBlockLength;
@@ -64,22 +94,116 @@ impl frame_system::Config for Runtime {
 	type MaxConsumers = ConstU32<16>;
 }
 
+/// The most authorities Aura and GRANDPA take: every invulnerable and every candidate fits.
+pub const MAX_AUTHORITIES: u32 = 32;
+const MAX_INVULNERABLES: u32 = 8;
+const MAX_CANDIDATES: u32 = MAX_AUTHORITIES - MAX_INVULNERABLES;
+/// Past sessions whose validator sets stay provable, so an equivocation can be reported that
+/// long after it happened (GRANDPA's set-to-session map keeps as many entries).
+pub const REPORTABLE_SESSIONS: u32 = 168;
+
 impl pallet_aura::Config for Runtime {
 	type AuthorityId = AuraId;
-	type DisabledValidators = ();
-	type MaxAuthorities = ConstU32<32>;
+	// A validator disabled for an offence may not author: its blocks are invalid.
+	type DisabledValidators = Session;
+	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
 	type AllowMultipleBlocksPerSlot = ConstBool<false>;
 	type SlotDuration = pallet_aura::MinimumPeriodTimesTwo<Runtime>;
 }
 
+parameter_types! {
+	/// How long (in blocks) an equivocation report stays valid in the transaction pool.
+	pub const ReportLongevity: u64 = 600;
+}
+
 impl pallet_grandpa::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
+	// Reference weights (pallet-grandpa's own, for its equivocation checks).
 	type WeightInfo = ();
-	type MaxAuthorities = ConstU32<32>;
+	type MaxAuthorities = ConstU32<MAX_AUTHORITIES>;
 	type MaxNominators = ConstU32<0>;
-	type MaxSetIdSessionEntries = ConstU64<0>;
-	type KeyOwnerProof = sp_core::Void;
-	type EquivocationReportSystem = ();
+	type MaxSetIdSessionEntries = ConstU64<{ REPORTABLE_SESSIONS as u64 }>;
+	// An equivocation is proven against the historical session of its set: the offender's key
+	// belonged to that session's validators. The offences pallet dedups reports and hands them
+	// to the validators pallet, which slashes.
+	type KeyOwnerProof = sp_session::MembershipProof;
+	type EquivocationReportSystem =
+		pallet_grandpa::EquivocationReportSystem<Self, Offences, Historical, ReportLongevity>;
+}
+
+impl pallet_authorship::Config for Runtime {
+	type FindAuthor = pallet_session::FindAccountFromAuthorIndex<Self, Aura>;
+	// Collator selection pays the author half of the fee pot and notes it as alive; the
+	// validators pallet counts its blocks and mints the block reward.
+	type EventHandler = (CollatorSelection, Validators);
+}
+
+parameter_types! {
+	pub const PotId: PalletId = PalletId(*b"PotStake");
+}
+
+impl pallet_collator_selection::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type Currency = Balances;
+	type UpdateOrigin = EnsureRoot<AccountId>;
+	type PotId = PotId;
+	type MaxCandidates = ConstU32<MAX_CANDIDATES>;
+	type MinEligibleCollators = ConstU32<1>;
+	type MaxInvulnerables = ConstU32<MAX_INVULNERABLES>;
+	type KickThreshold = pallet_validators::KickThreshold<Runtime>;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = IdentityCollator;
+	type ValidatorRegistration = Session;
+	type WeightInfo = pallet_collator_selection::weights::SubstrateWeight<Runtime>;
+}
+
+impl pallet_session::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type ValidatorId = AccountId;
+	type ValidatorIdOf = IdentityCollator;
+	type ShouldEndSession = Validators;
+	type NextSessionRotation = Validators;
+	type SessionManager = pallet_session::historical::NoteHistoricalRoot<Self, Validators>;
+	type SessionHandler = <SessionKeys as sp_runtime::traits::OpaqueKeys>::KeyTypeIdProviders;
+	type Keys = SessionKeys;
+	type DisablingStrategy = pallet_session::disabling::UpToLimitDisablingStrategy;
+	type WeightInfo = pallet_session::weights::SubstrateWeight<Runtime>;
+	type Currency = Balances;
+	/// Held while an account has session keys, so registering keys is not free storage.
+	type KeyDeposit = ConstU128<UNIT>;
+}
+
+impl pallet_session::historical::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type FullIdentification = ();
+	type FullIdentificationOf = pallet_validators::UnitIdentification;
+}
+
+impl pallet_offences::Config for Runtime {
+	type RuntimeEvent = RuntimeEvent;
+	type IdentificationTuple = pallet_session::historical::IdentificationTuple<Self>;
+	type OnOffenceHandler = Validators;
+}
+
+parameter_types! {
+	/// An offender loses at least a tenth of its bond, even when GRANDPA's own fraction
+	/// ((3k/n)², k offenders of n) is smaller.
+	pub const MinSlash: Perbill = Perbill::from_percent(10);
+}
+
+impl pallet_validators::Config for Runtime {
+	type RewardCurrency = Balances;
+	type AdminOrigin = EnsureRoot<AccountId>;
+	type MinSlash = MinSlash;
+	type KeepHistoricalSessions = ConstU32<REPORTABLE_SESSIONS>;
+	// Six sessions (six minutes on the test networks): GRANDPA equivocations are reported by
+	// the honest nodes within seconds of the second vote.
+	type UnbondingSessions = ConstU32<6>;
+	type MinSessionLength = ConstU32<2>;
+	// Sessions of at most ten minutes; a candidate that authors nothing for half an hour is
+	// dropped and its bond returned.
+	type MaxSessionLength = ConstU32<{ 10 * MINUTES }>;
+	type WeightInfo = pallet_validators::weights::SubstrateWeight<Runtime>;
 }
 
 impl pallet_timestamp::Config for Runtime {
@@ -113,7 +237,9 @@ parameter_types! {
 
 impl pallet_transaction_payment::Config for Runtime {
 	type RuntimeEvent = RuntimeEvent;
-	type OnChargeTransaction = FungibleAdapter<Balances, ()>;
+	// Fees (and tips) go to collator selection's pot; each block's author takes half of it.
+	type OnChargeTransaction =
+		FungibleAdapter<Balances, ResolveTo<StakingPotAccountId<Runtime>, Balances>>;
 	type OperationalFeeMultiplier = ConstU8<5>;
 	type WeightToFee = IdentityFee<Balance>;
 	type LengthToFee = IdentityFee<Balance>;
@@ -138,7 +264,7 @@ impl pallet_streams::Config for Runtime {
 	type RuntimeHoldReason = RuntimeHoldReason;
 	// An open channel to the creator, funded for `AccessGraceSeconds`, gives access.
 	type ChannelAccess = Payments;
-	type ForceOrigin = frame_system::EnsureRoot<AccountId>;
+	type ForceOrigin = EnsureRoot<AccountId>;
 	type StreamDeposit = StreamDeposit;
 	type MaxTitleLength = ConstU32<128>;
 	type MaxDescriptionLength = ConstU32<512>;
@@ -203,6 +329,17 @@ where
 
 	fn create_transaction(call: RuntimeCall, extension: TxExtension) -> UncheckedExtrinsic {
 		UncheckedExtrinsic::new_transaction(call, extension)
+	}
+}
+
+/// Equivocation reports are submitted unsigned by the node that saw the two votes; the
+/// runtime checks the proofs and includes at most the first report of each offence.
+impl<LocalCall> CreateBare<LocalCall> for Runtime
+where
+	RuntimeCall: From<LocalCall>,
+{
+	fn create_bare(call: RuntimeCall) -> UncheckedExtrinsic {
+		UncheckedExtrinsic::new_bare(call)
 	}
 }
 
