@@ -370,6 +370,12 @@ impl ChainClient {
 		.await
 	}
 
+	/// Whether the node's keystore holds the private keys of `keys` (SCALE of the runtime's
+	/// session keys). An unsafe RPC method: a node allows it on its local RPC by default.
+	pub async fn has_session_keys(&self, keys: &[u8]) -> Result<bool, Error> {
+		request(&self.rpc, "author_hasSessionKeys", rpc_params![Bytes(keys.to_vec())]).await
+	}
+
 	/// Calls a runtime API function through `state_call` and decodes its answer.
 	pub async fn runtime_call<T: Decode>(
 		&self,

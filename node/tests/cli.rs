@@ -7,6 +7,8 @@ use std::{process::Output, time::Duration};
 
 use common::TestNode;
 use serde_json::Value;
+use sp_core::crypto::Ss58Codec;
+use sp_keyring::Sr25519Keyring;
 use tokio::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sutantra-node");
@@ -190,8 +192,18 @@ async fn a_creator_and_a_viewer_go_from_create_to_end_on_the_command_line() {
 	assert_eq!(status["chain"], "Sutantra Development");
 	assert!(status["best"].as_u64().unwrap() >= 3, "{status}");
 	assert_eq!(status["streaming"]["live_streams"], 1);
+	// The dev node holds Alice's session keys: it is the one validator, without a bond.
+	let alice_address = Sr25519Keyring::Alice.to_account_id().to_ss58check();
+	assert_eq!(status["validator"]["account"], alice_address.as_str(), "{status}");
+	assert_eq!(status["validator"]["active"], true, "{status}");
+	assert_eq!(status["validator"]["invulnerable"], true, "{status}");
+	assert!(status["validator"]["bond"].is_null(), "{status}");
+	assert!(status["validator"]["authored_this_session"].as_u64().unwrap() >= 1, "{status}");
+	assert_eq!(status["session"]["validators"], 1, "{status}");
+	assert_eq!(status["session"]["length"], 10, "{status}");
 	let status = ok(&node, &["status"]).await;
 	assert!(status.contains("1 live stream(s)"), "{status}");
+	assert!(status.contains(&format!("validator:  {alice_address}: active, invulnerable")), "{status}");
 
 	// A bearer statement for OBS, with its endpoint.
 	let token = json(&node, &[&["stream", "token", &id_text], &alice[..]].concat()).await;
