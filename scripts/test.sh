@@ -32,11 +32,11 @@ say "polkadot.js tests"
 (cd tests/polkadot-js && SUTANTRA_NODE="$CARGO_TARGET_DIR/debug/sutantra-node" \
 	node --test --test-reporter=spec --test-reporter-destination=stdout test/*.test.js) 2>&1 | tee "$logs/js.log" || status=1
 
-say "zombienet: two validators and a relay (zombienet/local-2.zndsl)"
+say "zombienet: five nodes, one joining the validators by bonding, two relays (zombienet/local-5.zndsl)"
 zn_start=$(date +%s)
 zn_pass=0
 zn_fail=0
-if "$root/scripts/zombienet.sh" local-2.zndsl >"$logs/zombienet.log" 2>&1; then
+if "$root/scripts/zombienet.sh" local-5.zndsl >"$logs/zombienet.log" 2>&1; then
 	zn_pass=1
 else
 	zn_fail=1

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs a zombienet test of zombienet/ (default: local-2.zndsl, two validators and a relay) with
-# the native provider against the built sutantra-node; or, with `spawn`, starts a network and
-# keeps it running:
-#   scripts/zombienet.sh                     # test local-2.zndsl
-#   scripts/zombienet.sh local-5.zndsl       # test the five-node network
+# Runs a zombienet test of zombienet/ (default: local-5.zndsl, five nodes, one of which joins
+# the validators by bonding) with the native provider against the built sutantra-node; or, with
+# `spawn`, starts a network and keeps it running:
+#   scripts/zombienet.sh                     # test local-5.zndsl (CI runs this)
+#   scripts/zombienet.sh local-2.zndsl       # test the two-node network
 #   scripts/zombienet.sh spawn local-5.toml  # run it until Ctrl-C
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
@@ -18,4 +18,4 @@ cd "$root/zombienet"
 if [ "${1:-}" = spawn ]; then
 	exec npx --no-install zombienet --provider native spawn "${2:-local-2.toml}"
 fi
-exec npx --no-install zombienet --provider native test "${1:-local-2.zndsl}"
+exec npx --no-install zombienet --provider native test "${1:-local-5.zndsl}"
