@@ -4,23 +4,9 @@
 // the account sets them and registers as a candidate. Returns the number of blocks the account
 // authored once it has authored at least one and finality has gone on with it in the GRANDPA set.
 
-const POLL_MS = 1000;
+const { submit } = require("./submit.js");
 
-/// Signs and submits `tx`, resolving with its events once it is in a block.
-function submit(api, tx, signer) {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        const reason = dispatchError.isModule
-          ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(dispatchError.asModule))
-          : dispatchError.toString();
-        reject(new Error(`the transaction failed: ${reason}`));
-      } else if (status.isInBlock) {
-        resolve(events);
-      }
-    }).catch(reject);
-  });
-}
+const POLL_MS = 1000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 

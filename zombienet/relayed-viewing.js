@@ -10,18 +10,7 @@ const { tmpdir } = require("node:os");
 const { join } = require("node:path");
 const { promisify } = require("node:util");
 
-
-function submit(api, tx, signer) {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        reject(new Error(`the transaction failed: ${dispatchError.toString()}`));
-      } else if (status.isInBlock) {
-        resolve(events);
-      }
-    }).catch(reject);
-  });
-}
+const { submit } = require("./submit.js");
 
 async function run(nodeName, networkInfo, args) {
   const relay = networkInfo.nodesByName[args[0]];

@@ -4,21 +4,7 @@
 
 const PRICE_PER_SECOND = 1_000_000_000n; // 0.001 SUT
 
-/// Signs and submits `tx`, resolving with its events once it is in a block.
-function submit(api, tx, signer) {
-  return new Promise((resolve, reject) => {
-    tx.signAndSend(signer, ({ status, events, dispatchError }) => {
-      if (dispatchError) {
-        const reason = dispatchError.isModule
-          ? (({ section, name }) => `${section}.${name}`)(api.registry.findMetaError(dispatchError.asModule))
-          : dispatchError.toString();
-        reject(new Error(`the transaction failed: ${reason}`));
-      } else if (status.isInBlock) {
-        resolve(events);
-      }
-    }).catch(reject);
-  });
-}
+const { submit } = require("./submit.js");
 
 async function run(nodeName, networkInfo, args) {
   const other = args[0];
