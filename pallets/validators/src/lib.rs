@@ -90,6 +90,8 @@ pub type RewardOf<T> = <<T as Config>::RewardCurrency as Inspect<AccountIdOf<T>>
 /// The balance of a candidacy bond.
 pub type BondOf<T> =
 	<<T as pallet_collator_selection::Config>::Currency as Currency<AccountIdOf<T>>>::Balance;
+/// The currency candidacy bonds are reserved in.
+type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
 
 /// What an offender lost, and in which session it offended.
 #[derive(
@@ -437,7 +439,6 @@ pub mod pallet {
 				pallet_session::CurrentIndex::<T>::get() >= unbonding.until,
 				Error::<T>::StillUnbonding
 			);
-			type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
 			Bonds::<T>::unreserve(&who, unbonding.amount);
 			Unbonding::<T>::remove(&who);
 			Self::deposit_event(Event::Withdrawn { who, amount: unbonding.amount });
@@ -530,7 +531,6 @@ impl<T: Config> Pallet<T> {
 		if amount.is_zero() {
 			return;
 		}
-		type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
 		if let Err(error) = Bonds::<T>::reserve(who, amount) {
 			// The amount was unreserved a moment ago, in the same call or hook.
 			log::error!(target: LOG_TARGET, "could not keep {who:?}'s bond reserved: {error:?}");
@@ -640,7 +640,6 @@ impl<T: Config> Pallet<T> {
 		if let Some(at) = candidates.iter().position(|c| &c.who == who) {
 			let deposit = candidates.remove(at).deposit;
 			let cut = fraction * deposit;
-			type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
 			let (burnt, _) = Bonds::<T>::slash_reserved(who, cut);
 			amount = frame_support::traits::Imbalance::peek(&burnt);
 			drop(burnt);
@@ -667,7 +666,6 @@ impl<T: Config> Pallet<T> {
 		}
 		// A bond given up lately is still reserved, and answers for the offence too.
 		if let Some(mut unbonding) = Unbonding::<T>::get(who) {
-			type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
 			let (burnt, _) = Bonds::<T>::slash_reserved(who, fraction * unbonding.amount);
 			let taken = frame_support::traits::Imbalance::peek(&burnt);
 			drop(burnt);
@@ -704,7 +702,6 @@ impl<T: Config> Pallet<T> {
 			SessionStart::<T>::get() <= frame_system::Pallet::<T>::block_number(),
 			"the session starts in the future"
 		);
-		type Bonds<T> = <T as pallet_collator_selection::Config>::Currency;
 		let candidates = CandidateList::<T>::get();
 		for candidate in &candidates {
 			let unbonding = Unbonding::<T>::get(&candidate.who).map_or(Zero::zero(), |u| u.amount);
