@@ -376,6 +376,33 @@ impl ChainClient {
 		request(&self.rpc, "author_hasSessionKeys", rpc_params![Bytes(keys.to_vec())]).await
 	}
 
+	/// Has the node make new session keys, with a proof that `owner` owns them (an unsafe RPC
+	/// method: a node answers it on its local RPC by default). The keys are SCALE of the
+	/// runtime's session keys; the proof is `None` from a node whose runtime makes none.
+	pub async fn rotate_keys_with_owner(
+		&self,
+		owner: &AccountId,
+	) -> Result<(Vec<u8>, Option<Vec<u8>>), Error> {
+		#[derive(serde::Deserialize)]
+		struct Generated {
+			keys: Bytes,
+			#[serde(default)]
+			proof: Option<Bytes>,
+		}
+		let generated: Generated = request(
+			&self.rpc,
+			"author_rotateKeysWithOwner",
+			rpc_params![Bytes(owner.encode())],
+		)
+		.await?;
+		Ok((generated.keys.0, generated.proof.map(|proof| proof.0)))
+	}
+
+	/// The node's roles: `Authority` for a node started with --validator, else `Full`.
+	pub async fn node_roles(&self) -> Result<Vec<String>, Error> {
+		request(&self.rpc, "system_nodeRoles", rpc_params![]).await
+	}
+
 	/// Calls a runtime API function through `state_call` and decodes its answer.
 	pub async fn runtime_call<T: Decode>(
 		&self,

@@ -271,6 +271,10 @@ pub enum Subcommand {
 	#[command(subcommand)]
 	Channel(ChannelCmd),
 
+	/// Validating: join the validator set by bonding, leave it, take the bond back.
+	#[command(subcommand)]
+	Validator(ValidatorCmd),
+
 	/// Key management utilities.
 	#[command(subcommand)]
 	Key(sc_cli::KeySubcommand),
@@ -562,6 +566,34 @@ pub enum ChannelCmd {
 	},
 	/// List an account's channels, as payer and as payee: --account's, or the signer's.
 	List {
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+}
+
+/// `sutantra-node validator ...`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ValidatorCmd {
+	/// Join the validators: the node at --rpc (your validator node, started with --validator)
+	/// makes session keys owned by the signer's account, which registers them and bonds the
+	/// candidacy bond. It validates from the session after next if its bond holds a seat.
+	Join {
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Leave the validators: the bond stays reserved, and slashable, while it unbonds.
+	Leave {
+		#[command(flatten)]
+		client: ClientArgs,
+		#[command(flatten)]
+		signer: SignerArgs,
+	},
+	/// Take back a bond whose unbonding is over.
+	Withdraw {
 		#[command(flatten)]
 		client: ClientArgs,
 		#[command(flatten)]

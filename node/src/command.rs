@@ -62,6 +62,7 @@ pub fn run() -> sc_cli::Result<()> {
 		Some(Subcommand::Status(cmd)) => client_command(crate::client::status(cmd)),
 		Some(Subcommand::Stream(cmd)) => client_command(crate::client::stream(cmd)),
 		Some(Subcommand::Channel(cmd)) => client_command(crate::client::channel(cmd)),
+		Some(Subcommand::Validator(cmd)) => client_command(crate::client::validator(cmd)),
 		Some(Subcommand::Key(cmd)) => cmd.run(&cli),
 		Some(Subcommand::BuildSpec(cmd)) => {
 			let runner = cli.create_runner(cmd)?;

@@ -313,7 +313,7 @@ async fn errors_say_what_to_do() {
 	assert!(inserted.status.success(), "{}", String::from_utf8_lossy(&inserted.stderr));
 	let dave = {
 		use sp_core::crypto::Ss58Codec;
-		sp_keyring::Sr25519Keyring::Dave.to_account_id().to_ss58check()
+		Sr25519Keyring::Dave.to_account_id().to_ss58check()
 	};
 	let created = json(
 		&node,
@@ -397,4 +397,80 @@ async fn errors_say_what_to_do() {
 			&& stderr.contains("--key-type strm"),
 		"{stderr}"
 	);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_joins_and_leaves_the_validators_on_the_command_line() {
+	// A block every 250 ms: sessions of ten blocks pass in seconds.
+	let mut node = TestNode::start(&["--consensus", "manual-seal-250"]).await;
+	node.client().await;
+	let charlie = Sr25519Keyring::Charlie.to_account_id().to_ss58check();
+
+	// Refused before anything is submitted: no funds, an invulnerable leaving, a stranger
+	// leaving or withdrawing.
+	let stderr = fails(&node, &["validator", "join", "--suri", "//Nobody"]).await;
+	assert!(stderr.contains("insufficient balance") && stderr.contains("needs 1001 SUT"), "{stderr}");
+	let stderr = fails(&node, &["validator", "leave", "--suri", "//Alice"]).await;
+	assert!(stderr.contains("invulnerable") && stderr.contains("only root"), "{stderr}");
+	let stderr = fails(&node, &["validator", "leave", "--suri", "//Bob"]).await;
+	assert!(stderr.contains("is not a candidate"), "{stderr}");
+	let stderr = fails(&node, &["validator", "withdraw", "--suri", "//Bob"]).await;
+	assert!(stderr.contains("nothing unbonding") && stderr.contains("validator leave"), "{stderr}");
+
+	// Charlie joins: the node makes keys he owns, he registers them and bonds.
+	let joined = json(&node, &["validator", "join", "--suri", "//Charlie"]).await;
+	assert_eq!(joined["account"], charlie.as_str(), "{joined}");
+	assert_eq!(joined["bond"], "1000000000000000", "{joined}");
+	let from = joined["validating_from_session"].as_u64().unwrap();
+	assert_eq!(from, joined["session"].as_u64().unwrap() + 2, "{joined}");
+	let stderr = fails(&node, &["validator", "join", "--suri", "//Charlie"]).await;
+	assert!(stderr.contains("already a validator (a candidate)"), "{stderr}");
+
+	// He is in the set from that session, and the node holds his keys.
+	type Validator = pallet_validators_runtime_api::ValidatorStatus<
+		sutantra_runtime::AccountId,
+		sutantra_runtime::Balance,
+	>;
+	let client = node.client().await;
+	let client = &client;
+	let charlie_id = Sr25519Keyring::Charlie.to_account_id();
+	let status: Validator = node
+		.wait_for("Charlie to be a validator", Duration::from_secs(60), || {
+			let who = charlie_id.clone();
+			async move {
+				let status: Validator =
+					client.runtime_call("ValidatorsApi_validator", who, None, "a validator").await.ok()?;
+				status.active.then_some(status)
+			}
+		})
+		.await;
+	assert_eq!(status.bond, Some(1_000 * sutantra_runtime::UNIT));
+	assert!(client.has_session_keys(status.keys.as_ref().unwrap()).await.unwrap());
+
+	// He leaves: the bond unbonds, and cannot be taken back early.
+	let left = json(&node, &["validator", "leave", "--suri", "//Charlie"]).await;
+	assert_eq!(left["unbonding"], "1000000000000000", "{left}");
+	let until = left["withdraw_from_session"].as_u64().expect("an unbonding session");
+	let stderr = fails(&node, &["validator", "withdraw", "--suri", "//Charlie"]).await;
+	assert!(
+		stderr.contains(&format!("unbonding until session {until}")) && stderr.contains("more blocks"),
+		"{stderr}"
+	);
+	let stderr = fails(&node, &["validator", "leave", "--suri", "//Charlie"]).await;
+	assert!(stderr.contains("is not a candidate"), "{stderr}");
+
+	// Six sessions later it comes back.
+	let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+	let withdrawn = loop {
+		let output = run(&node, &["validator", "withdraw", "--suri", "//Charlie", "--json"]).await;
+		if output.status.success() {
+			break serde_json::from_slice::<Value>(&output.stdout).unwrap();
+		}
+		let stderr = String::from_utf8_lossy(&output.stderr);
+		assert!(stderr.contains("unbonding until session"), "{stderr}");
+		assert!(tokio::time::Instant::now() < deadline, "the bond never came back: {stderr}");
+		tokio::time::sleep(Duration::from_secs(1)).await;
+	};
+	assert_eq!(withdrawn["withdrawn"], "1000000000000000", "{withdrawn}");
+	node.stop().await;
 }

@@ -1,4 +1,5 @@
-//! The command-line clients: `sutantra-node status`, `stream ...` and `channel ...`.
+//! The command-line clients: `sutantra-node status`, `stream ...`, `channel ...` and
+//! `validator ...`.
 //!
 //! They talk to a node over its JSON-RPC (the typed [`ChainClient`]) and its streaming server
 //! (WHIP/WHEP), sign with an account given by secret URI or keystore, print tables (or JSON with
@@ -9,6 +10,7 @@ mod format;
 mod status;
 mod stream;
 mod record;
+mod validator;
 mod watch;
 
 use std::path::Path;
@@ -20,7 +22,7 @@ pub use format::{format_amount, parse_amount, printable};
 
 use crate::{
 	chain_client::{ChainClient, Included, TxProgress, WaitFor},
-	cli::{ChannelCmd, ClientArgs, SignerArgs, StatusCmd, StreamCmd},
+	cli::{ChannelCmd, ClientArgs, SignerArgs, StatusCmd, StreamCmd, ValidatorCmd},
 };
 
 /// A client command's failure, worded for the person at the terminal.
@@ -68,6 +70,11 @@ pub fn stream(cmd: &StreamCmd) -> Outcome {
 /// Runs a `sutantra-node channel ...` command.
 pub fn channel(cmd: &ChannelCmd) -> Outcome {
 	block_on(channel::run(cmd))
+}
+
+/// Runs a `sutantra-node validator ...` command.
+pub fn validator(cmd: &ValidatorCmd) -> Outcome {
+	block_on(validator::run(cmd))
 }
 
 fn block_on(future: impl std::future::Future<Output = Outcome>) -> Outcome {
