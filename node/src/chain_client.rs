@@ -428,6 +428,12 @@ pub fn describe_dispatch_error(error: &sp_runtime::DispatchError) -> String {
 		4 => module_error::<pallet_balances::Error<Runtime>>("Balances", &module.error),
 		7 => module_error::<pallet_streams::Error<Runtime>>("Streams", &module.error),
 		8 => module_error::<pallet_payments::Error<Runtime>>("Payments", &module.error),
+		10 => module_error::<pallet_collator_selection::Error<Runtime>>(
+			"CollatorSelection",
+			&module.error,
+		),
+		11 => module_error::<pallet_session::Error<Runtime>>("Session", &module.error),
+		14 => module_error::<pallet_validators::Error<Runtime>>("Validators", &module.error),
 		_ => None,
 	};
 	named.unwrap_or_else(|| format!("{error:?}"))

@@ -424,7 +424,7 @@ async fn an_operator_joins_and_leaves_the_validators_on_the_command_line() {
 	let from = joined["validating_from_session"].as_u64().unwrap();
 	assert_eq!(from, joined["session"].as_u64().unwrap() + 2, "{joined}");
 	let stderr = fails(&node, &["validator", "join", "--suri", "//Charlie"]).await;
-	assert!(stderr.contains("already a validator (a candidate)"), "{stderr}");
+	assert!(stderr.contains("is already a candidate"), "{stderr}");
 
 	// He is in the set from that session, and the node holds his keys.
 	type Validator = pallet_validators_runtime_api::ValidatorStatus<
@@ -444,12 +444,17 @@ async fn an_operator_joins_and_leaves_the_validators_on_the_command_line() {
 			}
 		})
 		.await;
+	// Not before the session the command named.
+	let now: pallet_validators_runtime_api::SessionStatus<sutantra_runtime::BlockNumber> =
+		client.runtime_call("ValidatorsApi_session", (), None, "the session").await.unwrap();
+	assert!(now.index >= from as u32, "active in session {} before {from}", now.index);
 	assert_eq!(status.bond, Some(1_000 * sutantra_runtime::UNIT));
 	assert!(client.has_session_keys(status.keys.as_ref().unwrap()).await.unwrap());
 
 	// He leaves: the bond unbonds, and cannot be taken back early.
 	let left = json(&node, &["validator", "leave", "--suri", "//Charlie"]).await;
 	assert_eq!(left["unbonding"], "1000000000000000", "{left}");
+	assert!(left["validating_until_session"].as_u64().unwrap() >= from + 1, "{left}");
 	let until = left["withdraw_from_session"].as_u64().expect("an unbonding session");
 	let stderr = fails(&node, &["validator", "withdraw", "--suri", "//Charlie"]).await;
 	assert!(
@@ -457,7 +462,7 @@ async fn an_operator_joins_and_leaves_the_validators_on_the_command_line() {
 		"{stderr}"
 	);
 	let stderr = fails(&node, &["validator", "leave", "--suri", "//Charlie"]).await;
-	assert!(stderr.contains("is not a candidate"), "{stderr}");
+	assert!(stderr.contains("is not a candidate") && stderr.contains("is unbonding"), "{stderr}");
 
 	// Six sessions later it comes back.
 	let deadline = tokio::time::Instant::now() + Duration::from_secs(90);

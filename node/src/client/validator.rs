@@ -6,7 +6,9 @@ use pallet_validators_runtime_api::{SessionStatus, ValidatorStatus};
 use serde_json::json;
 use sp_core::{crypto::Ss58Codec, Pair};
 use sp_runtime::traits::Get;
-use sutantra_runtime::{AccountId, Balance, BlockNumber, Runtime, RuntimeCall, SessionKeys};
+use sutantra_runtime::{
+	AccountId, Balance, BlockNumber, Runtime, RuntimeCall, RuntimeEvent, SessionKeys,
+};
 
 use super::{fail, format_amount, signer, Failure, Outcome, Session};
 use crate::{chain_client::plain_storage_key, cli::ValidatorCmd};
@@ -49,12 +51,23 @@ async fn join(session: &Session, key: &sp_core::sr25519::Pair) -> Outcome {
 	let status = validator(session, &me).await?;
 	if status.invulnerable || status.bond.is_some() {
 		return fail(format!(
-			"{} is already a validator ({}); `sutantra-node status` on its node shows how it does",
+			"{} is already {}; `sutantra-node status` on its node shows how it does",
 			me.to_ss58check(),
-			if status.invulnerable { "an invulnerable" } else { "a candidate" }
+			if status.invulnerable { "an invulnerable validator" } else { "a candidate" }
 		));
 	}
-	// Keys made by a node that does not run as a validator would never author or vote.
+	if let Some(unbonding) = &status.unbonding {
+		if !session.args.json {
+			eprintln!(
+				"note: {} of an earlier bond is still unbonding (until session {}); it stays apart \
+				 from the new bond",
+				format_amount(unbonding.amount),
+				unbonding.until
+			);
+		}
+	}
+	// Keys made by a node that does not run as a validator, or that is not in step with the
+	// network, would never author or vote: on a small set that stops finality.
 	let roles = session.chain.node_roles().await?;
 	if !roles.iter().any(|role| role == "Authority") {
 		return fail(format!(
@@ -63,6 +76,16 @@ async fn join(session: &Session, key: &sp_core::sr25519::Pair) -> Outcome {
 			roles.join(", ")
 		));
 	}
+	let health = session.chain.health().await?;
+	if health.is_syncing || (health.peers == 0 && health.should_have_peers) {
+		return fail(format!(
+			"the node at {rpc} is {}: join once it is in step with the network \
+			 (`sutantra-node status --rpc {rpc}`)",
+			if health.is_syncing { "still syncing" } else { "not connected to any peer" }
+		));
+	}
+
+	// A seat: the list must have room, and the bond must beat the smallest of the seated ones.
 	let bond: Balance = session
 		.chain
 		.storage(
@@ -72,12 +95,41 @@ async fn join(session: &Session, key: &sp_core::sr25519::Pair) -> Outcome {
 		)
 		.await?
 		.unwrap_or_default();
+	let candidates: Vec<pallet_collator_selection::CandidateInfo<AccountId, Balance>> = session
+		.chain
+		.storage(plain_storage_key("CollatorSelection", "CandidateList"), None, "the candidates")
+		.await?
+		.unwrap_or_default();
+	let seats: u32 = session
+		.chain
+		.storage(
+			plain_storage_key("CollatorSelection", "DesiredCandidates"),
+			None,
+			"the candidate seats",
+		)
+		.await?
+		.unwrap_or_default();
+	let max = <<Runtime as pallet_collator_selection::Config>::MaxCandidates as Get<u32>>::get();
+	if candidates.len() as u32 >= max {
+		return fail(format!(
+			"the candidate list is full ({max}): outbid the smallest bond with \
+			 validators.takeCandidateSlot(bond, target) in polkadot.js apps (its bond is {})",
+			format_amount(candidates.first().map(|c| c.deposit).unwrap_or_default())
+		));
+	}
+	// The list is sorted by bond, smallest first; the largest `seats` bonds are chosen.
+	let seated = candidates.len() < seats as usize
+		|| candidates
+			.get(candidates.len() - seats as usize)
+			.is_some_and(|smallest_seated| smallest_seated.deposit < bond);
+
+	// The key deposit is held only for an account's first keys.
 	let deposit: Balance = <Runtime as pallet_session::Config>::KeyDeposit::get();
 	let have_keys = match &status.keys {
 		Some(keys) => session.chain.has_session_keys(keys).await.unwrap_or(false),
 		None => false,
 	};
-	let need = if have_keys { bond } else { bond.saturating_add(deposit) };
+	let need = if status.keys.is_some() { bond } else { bond.saturating_add(deposit) };
 	session.ensure_funds(&me, need, "the candidacy bond and the session keys' deposit").await?;
 
 	if have_keys {
@@ -87,9 +139,9 @@ async fn join(session: &Session, key: &sp_core::sr25519::Pair) -> Outcome {
 	} else {
 		let (keys, proof) = session.chain.rotate_keys_with_owner(&me).await.map_err(|error| {
 			Failure(format!(
-				"the node at {rpc} did not make session keys ({error}): author_rotateKeysWithOwner \
-				 is an unsafe RPC method, which a node answers only on its local RPC; run this on \
-				 the validator's machine against its own RPC (ws://127.0.0.1:9944)"
+				"the node at {rpc} did not make session keys ({error}). author_rotateKeysWithOwner \
+				 is an unsafe RPC method: a node answers it on its local RPC, unless it runs with \
+				 --rpc-methods safe; run this on the validator's machine against its own RPC"
 			))
 		})?;
 		let Some(proof) = proof else {
@@ -103,26 +155,42 @@ async fn join(session: &Session, key: &sp_core::sr25519::Pair) -> Outcome {
 	}
 	let call =
 		RuntimeCall::CollatorSelection(pallet_collator_selection::Call::register_as_candidate {});
-	session.submit(key, call, "bonding").await?;
+	let included = session.submit(key, call, "bonding").await?;
 
-	let now = round(session).await?;
+	// The session of the block the bond is in: chosen at the next session change, in the set
+	// from the one after.
+	let then: SessionStatus<BlockNumber> = session
+		.chain
+		.runtime_call("ValidatorsApi_session", (), Some(included.block_hash), "the session")
+		.await?;
+	let from_session = then.index + 2;
+	let from_block = then.end.saturating_add(then.length);
 	session.print(
 		json!({
 			"account": me.to_ss58check(),
 			"bond": bond.to_string(),
-			"session": now.index,
-			"validating_from_session": now.index + 2,
-			"validating_from_block": now.end.saturating_add(now.length),
+			"session": then.index,
+			"seat": seated,
+			"validating_from_session": seated.then_some(from_session),
+			"validating_from_block": seated.then_some(from_block),
 		}),
 		|| {
-			format!(
-				"{} bonded {}: it validates from session {} (block #{}) if its bond holds a seat; \
-				 `sutantra-node status` shows when",
-				me.to_ss58check(),
-				format_amount(bond),
-				now.index + 2,
-				now.end.saturating_add(now.length),
-			)
+			if seated {
+				format!(
+					"{} bonded {}: it validates from session {from_session} (block #{from_block}); \
+					 `sutantra-node status` shows when",
+					me.to_ss58check(),
+					format_amount(bond),
+				)
+			} else {
+				format!(
+					"{} bonded {}, but all {seats} seats hold larger bonds: it is a candidate \
+					 without a seat, and is dropped (its bond unbonding) if it authors nothing for \
+					 a while. Raise the bond with validators.updateBond to take a seat",
+					me.to_ss58check(),
+					format_amount(bond),
+				)
+			}
 		},
 	);
 	Ok(())
@@ -139,26 +207,56 @@ async fn leave(session: &Session, key: &sp_core::sr25519::Pair) -> Outcome {
 			me.to_ss58check()
 		));
 	}
-	let Some(bond) = status.bond else {
-		return fail(format!(
-			"{} is not a candidate: there is nothing to leave",
-			me.to_ss58check()
-		));
-	};
-	let call = RuntimeCall::Validators(pallet_validators::Call::leave {});
-	session.submit(key, call, "leaving").await?;
-	let after = validator(session, &me).await?;
-	let until = after.unbonding.as_ref().map(|unbonding| unbonding.until);
-	session.print(
-		json!({ "account": me.to_ss58check(), "unbonding": bond.to_string(), "withdraw_from_session": until }),
-		|| match until {
-			Some(until) => format!(
-				"{} left: its bond of {} unbonds until session {until}; then run \
-				 `sutantra-node validator withdraw`",
+	if status.bond.is_none() {
+		return fail(match &status.unbonding {
+			Some(unbonding) => format!(
+				"{} is not a candidate (it left, or was dropped or outbid): {} is unbonding until \
+				 session {}; then run `sutantra-node validator withdraw`",
 				me.to_ss58check(),
-				format_amount(bond)
+				format_amount(unbonding.amount),
+				unbonding.until
 			),
-			None => format!("{} left; its bond of {} was returned", me.to_ss58check(), format_amount(bond)),
+			None => format!("{} is not a candidate: there is nothing to leave", me.to_ss58check()),
+		});
+	}
+	let call = RuntimeCall::Validators(pallet_validators::Call::leave {});
+	let included = session.submit(key, call, "leaving").await?;
+	let unbonding = super::find_event(&included, |event| match event {
+		RuntimeEvent::Validators(pallet_validators::Event::Unbonding { who, amount, until })
+			if *who == me =>
+		{
+			Some((*amount, *until))
+		},
+		_ => None,
+	});
+	let then: SessionStatus<BlockNumber> = session
+		.chain
+		.runtime_call("ValidatorsApi_session", (), Some(included.block_hash), "the session")
+		.await?;
+	// Chosen for this session and the next already: it validates until the one after.
+	let out_from = then.index + 2;
+	let out_block = then.end.saturating_add(then.length);
+	session.print(
+		json!({
+			"account": me.to_ss58check(),
+			"unbonding": unbonding.map(|(amount, _)| amount.to_string()),
+			"withdraw_from_session": unbonding.map(|(_, until)| until),
+			"validating_until_session": out_from,
+		}),
+		|| {
+			let money = match unbonding {
+				Some((amount, until)) => format!(
+					"{} unbonds until session {until}; then run `sutantra-node validator withdraw`",
+					format_amount(amount)
+				),
+				None => "nothing unbonds".into(),
+			};
+			format!(
+				"{} left the candidates. Keep the node running: it validates until session \
+				 {out_from} starts (block #{out_block}). {money}. After that, \
+				 validators.purgeKeys returns the keys' deposit",
+				me.to_ss58check(),
+			)
 		},
 	);
 	Ok(())
@@ -189,10 +287,19 @@ async fn withdraw(session: &Session, key: &sp_core::sr25519::Pair) -> Outcome {
 		));
 	}
 	let call = RuntimeCall::Validators(pallet_validators::Call::withdraw_unbonded {});
-	session.submit(key, call, "withdrawing the bond").await?;
-	session.print(
-		json!({ "account": me.to_ss58check(), "withdrawn": unbonding.amount.to_string() }),
-		|| format!("{} took back {}", me.to_ss58check(), format_amount(unbonding.amount)),
-	);
+	let included = session.submit(key, call, "withdrawing the bond").await?;
+	let withdrawn = super::find_event(&included, |event| match event {
+		RuntimeEvent::Validators(pallet_validators::Event::Withdrawn { who, amount })
+			if *who == me =>
+		{
+			Some(*amount)
+		},
+		_ => None,
+	})
+	.ok_or_else(|| Failure("the chain returned nothing (no Withdrawn event)".into()))?;
+	session
+		.print(json!({ "account": me.to_ss58check(), "withdrawn": withdrawn.to_string() }), || {
+			format!("{} took back {}", me.to_ss58check(), format_amount(withdrawn))
+		});
 	Ok(())
 }
