@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Sets up the machine, builds everything once and runs every test suite:
-# the Rust unit and end-to-end tests, then the polkadot.js compatibility tests.
+# Sets up the machine, builds everything once and runs every test suite: the Rust unit and
+# end-to-end tests, the pallet benchmarks as tests, the polkadot.js compatibility tests and the
+# five-node zombienet test.
+#   scripts/test.sh            # everything CI runs
+#   scripts/test.sh --network  # the ten-node network with faults (zombienet/local-10.zndsl,
+#                              # about 25 minutes); prints its figures
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh" || exit 1
 cd "$root"
@@ -8,6 +12,32 @@ cd "$root"
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
 status=0
+
+if [ "${1:-}" = --network ]; then
+	say "building the node"
+	build_workspace || exit 1
+	say "zombienet: ten nodes with faults (zombienet/local-10.zndsl)"
+	start=$(date +%s)
+	export SUTANTRA_NETWORK_FIGURES="$logs/network-figures.md"
+	if "$root/scripts/zombienet.sh" local-10.zndsl >"$logs/zombienet.log" 2>&1; then
+		result=passed
+	else
+		result=failed
+		status=1
+		kept="${TMPDIR:-/tmp}/sutantra-network-$(date +%Y%m%d-%H%M%S).log"
+		cp "$logs/zombienet.log" "$kept"
+		tail -n 80 "$logs/zombienet.log"
+		echo "the whole log: $kept"
+	fi
+	# The results, and what the js-scripts said on the way (joins, viewing, faults, the slash).
+	grep -E "✅|❌|Result:|^(Ferdie|Charlie|Dave|twin|phase|finalised|in [0-9]+ s|#[0-9]+|by #|//)" "$logs/zombienet.log" |
+		sed -E 's/\x1b\[[0-9;]*m//g; s/[│┃]//g; s/ +/ /g' || true
+	echo
+	[ -f "$SUTANTRA_NETWORK_FIGURES" ] && cat "$SUTANTRA_NETWORK_FIGURES"
+	echo
+	echo "zombienet (ten nodes): $result in $(($(date +%s) - start)) s"
+	exit $status
+fi
 
 say "building the node and the tests"
 start=$(date +%s)
