@@ -7,7 +7,7 @@ use frame_system::RawOrigin;
 use pallet_authorship::EventHandler;
 use pallet_collator_selection::CandidacyBond;
 use pallet_session::SessionInterface;
-use sp_runtime::traits::{Get, TrailingZeroInput};
+use sp_runtime::traits::{BlakeTwo256, Get, Hash, TrailingZeroInput};
 
 type CollatorSelection<T> = pallet_collator_selection::Pallet<T>;
 
@@ -22,7 +22,7 @@ fn with_keys<T: Config>(name: &'static str, index: u32) -> T::AccountId {
 	// Keys unique to the account: every key type gets bytes of its own.
 	let mut seed = Vec::new();
 	for part in 0u8..8 {
-		seed.extend_from_slice(&sp_io::hashing::blake2_256(&(&who, part).encode()));
+		seed.extend_from_slice(BlakeTwo256::hash(&(&who, part).encode()).as_ref());
 	}
 	let keys = <T as pallet_session::Config>::Keys::decode(&mut TrailingZeroInput::new(&seed))
 		.expect("zero-padded input decodes");
